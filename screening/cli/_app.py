@@ -1,0 +1,163 @@
+"""The Typer application, its global options and its error discipline.
+
+Commands live in the sibling modules (one per command group) and only parse arguments, call
+the library, render and exit. Every ``ScreeningError`` becomes one line on stderr and the exit
+code of its kind; nothing reaches the user as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+from screening.config import Settings, load_settings
+from screening.errors import (
+    ConfigError,
+    InputError,
+    ScreeningError,
+    SourceError,
+    StaleDataError,
+    StoreError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode(IntEnum):
+    """Exit codes, one meaning each (documented in the README)."""
+
+    OK = 0  # done; nothing to review (no hits, shipment clear, all sources refreshed)
+    REVIEW = 1  # potential match(es) found / shipment needs review
+    USAGE = 2  # bad command line, configuration or input file
+    DATA = 3  # a list could not be refreshed or imported, or the store is unusable
+    BLOCK = 4  # a shipment decision is "block"
+    STALE = 5  # a list snapshot is older than the allowed age (status --max-age)
+    INTERNAL = 9  # a bug: please report it
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    if isinstance(exc, ConfigError | InputError):
+        return ExitCode.USAGE
+    if isinstance(exc, StaleDataError):
+        return ExitCode.STALE
+    if isinstance(exc, SourceError | StoreError):
+        return ExitCode.DATA
+    return ExitCode.INTERNAL
+
+
+def fail(message: str, code: ExitCode) -> NoReturn:
+    """Print one line on stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+app = typer.Typer(
+    name="screening",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Screen counterparties and shipments against OFAC, BIS and other lists.",
+)
+
+
+def command(*args: Any, on: typer.Typer | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """``@app.command`` that turns library errors into one line and a documented exit code.
+
+    ``on`` registers the command on a sub-application (``rules``, ``register``, ...) instead.
+    """
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            try:
+                return fn(*a, **kw)
+            except ScreeningError as exc:
+                fail(str(exc) or type(exc).__name__, exit_code_for(exc))
+            except (typer.Exit, typer.Abort, typer.TyperException):
+                raise
+            except KeyboardInterrupt:
+                typer.echo("interrupted", err=True)
+                raise typer.Exit(130) from None
+            except BrokenPipeError:
+                # Output piped into `head` and the like: not an error worth a message.
+                raise typer.Exit(0) from None
+            except OSError as exc:
+                where = f": {exc.filename}" if exc.filename else ""
+                fail(f"{exc.strerror or exc}{where}", ExitCode.DATA)
+            except Exception as exc:  # a bug: one line, unless asked for the traceback
+                if os.environ.get("SCREENING_DEBUG"):
+                    raise
+                fail(
+                    f"internal error: {type(exc).__name__}: {exc} "
+                    "(set SCREENING_DEBUG=1 for a traceback; please report it)",
+                    ExitCode.INTERNAL,
+                )
+
+        (on or app).command(*args, **kwargs)(wrapper)
+        return fn
+
+    return decorate
+
+
+@dataclass
+class State:
+    home: Path | None = None
+    config: Path | None = None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(home=self.home, config_file=self.config)
+        return self._settings
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Data directory (default: $SCREENING_HOME or the user data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file (default: $SCREENING_CONFIG or HOME/config.toml).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = State(home=home, config=config)
+
+
+def sub_app(name: str, help: str) -> typer.Typer:
+    """A command group (``screening NAME …``) registered on the main application."""
+    group = typer.Typer(
+        name=name,
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.add_typer(group, name=name)
+    return group
+
+
+def state(ctx: typer.Context) -> State:
+    obj = ctx.find_root().obj
+    if not isinstance(obj, State):  # called without the callback (should not happen)
+        obj = State()
+        ctx.find_root().obj = obj
+    return obj

@@ -1,0 +1,5 @@
+"""_match commands."""
+
+from __future__ import annotations
+
+from screening.cli._app import app as app
