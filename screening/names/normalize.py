@@ -1,0 +1,248 @@
+"""Text -> comparable name parts.
+
+The pipeline, applied alike to list names and to screened names so that they meet:
+
+1. ``clean``: Unicode NFKC (full-width and mathematical letters, ligatures), removal of format
+   characters (zero-width space/joiners, soft hyphen, bidi controls, BOM) and stray combining
+   marks, control characters to spaces.
+2. ``to_latin``: within a word that mixes Latin letters with look-alike letters of another
+   script (Cyrillic ``а`` in ``Gаzprom``), the look-alikes are folded to the Latin letters they
+   imitate (Unicode TR39 confusables, ``lists/confusables.toml``); every other non-Latin word is
+   transliterated into Latin (anyascii: Cyrillic incl. Ukrainian, Belarusian, Kazakh, Kyrgyz;
+   Turkish and Azerbaijani letters; Armenian, Georgian, Greek, Arabic, Persian, CJK).
+3. ``tokenize``: case folding, apostrophes dropped (``Ra'd`` -> ``rad``), every other
+   non-alphanumeric character splits words, runs of single letters joined (``R o s n e f t``).
+4. ``parse_name``: legal forms (``ООО``, ``LLC``, ``Limited Liability Company``...) taken out of the
+   name into canonical codes; person names in natural order (``SURNAME, Given`` -> ``Given
+   SURNAME``), with the role of each part recorded.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from anyascii import anyascii
+
+from screening.names.knowledge import knowledge
+
+#: Characters removed outright: zero-width, soft hyphen, bidi controls, BOM, fillers.
+_INVISIBLE = {
+    *range(0x200B, 0x2010),  # zero-width space, ZWNJ, ZWJ, LRM, RLM
+    *range(0x202A, 0x202F),  # bidi embedding/override controls
+    *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
+    0x00AD,  # soft hyphen
+    0x034F,  # combining grapheme joiner
+    0x061C,  # Arabic letter mark
+    0x115F,
+    0x1160,
+    0x3164,
+    0xFFA0,  # Hangul fillers
+    0x180E,  # Mongolian vowel separator
+    0xFEFF,  # BOM / zero-width no-break space
+}
+_APOSTROPHES = "'’‘ʼʻ`´ʹʾʿ"
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_WORD = re.compile(r"\w+")
+_NOISE_TOKENS = frozenset({"aka", "fka", "nka", "a k a", "f k a"})
+
+
+def clean(text: str) -> str:
+    """NFKC, without invisible/format characters and stray combining marks."""
+    text = unicodedata.normalize("NFKC", text)
+    if text.isascii():
+        return "".join(c if c >= " " else " " for c in text)
+    out = []
+    for c in text:
+        o = ord(c)
+        if o in _INVISIBLE:
+            continue
+        cat = unicodedata.category(c)
+        if cat == "Cf" or cat == "Mn" or cat == "Me":
+            continue
+        out.append(" " if cat == "Cc" or cat == "Zl" or cat == "Zp" else c)
+    return "".join(out)
+
+
+def _is_latin_letter(c: str) -> bool:
+    return c.isascii() or unicodedata.name(c, "").startswith("LATIN")
+
+
+def to_latin(text: str) -> str:
+    """Fold look-alike letters inside Latin words; transliterate other scripts."""
+    if text.isascii():
+        return text
+    confusables = knowledge().confusables
+    has_latin_word = any(
+        all(_is_latin_letter(c) for c in m.group()) and any(c.isalpha() for c in m.group())
+        for m in _WORD.finditer(text)
+    )
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group()
+        if w.isascii():
+            return w
+        letters = [c for c in w if c.isalpha()]
+        latin = sum(1 for c in letters if _is_latin_letter(c))
+        foreign = [c for c in letters if not _is_latin_letter(c)]
+        if foreign and all(c in confusables for c in foreign) and (latin or has_latin_word):
+            w = "".join(confusables.get(c, c) for c in w)
+        return _transliterate(w)
+
+    return _WORD.sub(word, text)
+
+
+def _transliterate(word: str) -> str:
+    if word.isascii():
+        return word
+    out = []
+    for c in word:
+        if c.isascii():
+            out.append(c)
+            continue
+        t = anyascii(c)
+        o = ord(c)
+        # CJK ideographs and syllabaries: one syllable each, so keep them apart.
+        if 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF:
+            t = f" {t} "
+        out.append(t)
+    return "".join(out)
+
+
+def tokenize(latin: str) -> list[str]:
+    """Lower-case ASCII tokens of already-latinised text."""
+    text = latin.casefold()
+    for a in _APOSTROPHES:
+        if a in text:
+            text = text.replace(a, "")
+    if not text.isascii():
+        text = anyascii(text).casefold()
+    tokens = [t for t in _SPLIT.split(text) if t]
+    return _join_spaced_letters(tokens)
+
+
+def _join_spaced_letters(tokens: list[str]) -> list[str]:
+    """``r o s n e f t`` -> ``rosneft``: runs of three or more single letters are one word."""
+    if len(tokens) < 3 or sum(1 for t in tokens if len(t) == 1) < 3:
+        return tokens
+    out: list[str] = []
+    run: list[str] = []
+    for t in (*tokens, ""):
+        if len(t) == 1 and t.isalpha():
+            run.append(t)
+            continue
+        if len(run) >= 3:
+            out.append("".join(run))
+        else:
+            out.extend(run)
+        run = []
+        if t:
+            out.append(t)
+    return out
+
+
+def normalize_text(text: str) -> list[str]:
+    """clean -> to_latin -> tokenize."""
+    return tokenize(to_latin(clean(text)))
+
+
+# Single-token legal forms that are unambiguous anywhere in a name; others are recognised only
+# at the start or the end of a name.
+_STRONG_LEGAL = frozenset(
+    {
+        "llc", "ooo", "jsc", "pjsc", "ojsc", "cjsc", "zao", "oao", "pao", "ltd", "gmbh", "fze",
+        "fzco", "fzc", "fzllc", "plc", "inc", "ltda", "sarl", "doo", "mchj", "mmc", "limited",
+        "corp", "corporation", "incorporated", "dmcc", "aktiengesellschaft", "pjs",
+    }
+)  # fmt: skip
+
+ROLE_SURNAME = "s"
+ROLE_GIVEN = "g"  # first given name
+ROLE_MIDDLE = "m"  # further given names, patronymics
+ROLE_NONE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    """A name as the matcher sees it."""
+
+    tokens: tuple[str, ...]  # natural order, legal forms removed
+    legal: frozenset[str]  # canonical legal-form codes found in the name
+    roles: tuple[str, ...]  # per token: ROLE_* (known for listed person names only)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
+    """Remove legal-form phrases; return the remaining tokens and the canonical codes."""
+    kb = knowledge()
+    forms = kb.legal_forms
+    maxlen = kb.legal_form_max_len
+    found: set[str] = set()
+    keep = [True] * len(tokens)
+    i = 0
+    n = len(tokens)
+    while i < n:
+        for size in range(min(maxlen, n - i), 0, -1):
+            code = forms.get(tuple(tokens[i : i + size]))
+            if code is None:
+                continue
+            anywhere = size >= 2 or tokens[i] in _STRONG_LEGAL
+            at_edge = i == 0 or i + size == n
+            if anywhere or at_edge:
+                for j in range(i, i + size):
+                    keep[j] = False
+                found.add(code)
+                i += size - 1
+                break
+        i += 1
+    rest = [t for t, k in zip(tokens, keep, strict=True) if k]
+    # Edge forms exposed by the removals (e.g. "AO" before a stripped "ZAVOD, LLC").
+    while len(rest) > 1 and (code := forms.get((rest[-1],))) is not None:
+        found.add(code)
+        rest.pop()
+    while len(rest) > 1 and (code := forms.get((rest[0],))) is not None:
+        found.add(code)
+        rest.pop(0)
+    if not rest:  # the name is nothing but a legal form: keep it as the name
+        return [t for t in tokens if t not in _NOISE_TOKENS], set()
+    return [t for t in rest if t not in _NOISE_TOKENS] or rest, found
+
+
+def parse_name(text: str, *, person: bool | None = None, listed: bool = False) -> NameParts:
+    """Parse a name. ``person``: True/False when the type is known, None when not.
+
+    For listed person names (``listed=True``) written ``SURNAME, Given Names`` the roles of the
+    parts are recorded; a screened name with one comma is put in natural order the same way
+    unless it is known to be an organisation.
+    """
+    cleaned = to_latin(clean(text))
+    surname_part: list[str] = []
+    given_part: list[str] = []
+    if person is not False and cleaned.count(",") == 1:
+        left, right = cleaned.split(",")
+        surname_part = tokenize(left)
+        given_part = tokenize(right)
+        if not surname_part or not given_part or tuple(given_part) in knowledge().legal_forms:
+            surname_part, given_part = [], []
+    honor = knowledge().honorifics
+    if person and surname_part:
+        tokens = given_part + surname_part
+        roles = [ROLE_GIVEN] + [ROLE_MIDDLE] * (len(given_part) - 1)
+        roles += [ROLE_SURNAME] * len(surname_part)
+        pairs = [(t, r) for t, r in zip(tokens, roles, strict=True) if t not in honor]
+        pairs = pairs or list(zip(tokens, roles, strict=True))
+        return NameParts(
+            tuple(t for t, _ in pairs),
+            frozenset(),
+            tuple(r if listed else ROLE_NONE for _, r in pairs),
+        )
+    tokens = given_part + surname_part if surname_part else tokenize(cleaned)
+    if person:
+        tokens = [t for t in tokens if t not in honor] or tokens
+        return NameParts(tuple(tokens), frozenset(), (ROLE_NONE,) * len(tokens))
+    rest, legal = strip_legal_forms(tokens)
+    return NameParts(tuple(rest), frozenset(legal), (ROLE_NONE,) * len(rest))
