@@ -22,8 +22,12 @@ Tables (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`):
 - ``snapshots``: id, source, created_at, retrieved_at, published_at, checked_at, origin
   (download | import | seed), url, files_json (the raw files: name, URL, SHA-256, size,
   ETag, Last-Modified), record_count, skipped_json (reason -> rows skipped)
-- ``entry_data``: hash -> zlib(JSON of a ListEntry without its default-valued fields)
+- ``entry_data``: hash (the 32 bytes of the SHA-256) -> zlib(JSON of a ListEntry without its
+  default-valued fields)
 - ``snapshot_entries``: (snapshot_id, entry_id) -> hash, seq (the parser's order)
+
+An entry's JSON names its source, so ``entry_data`` rows are never shared between sources:
+pruning a source's snapshots only has to look at that source's remaining snapshots.
 - ``current``: source -> snapshot_id
 - ``feed_state``: per download feed (url_id), the last fetch: checked_at, HTTP status, error
 - ``source_state``: per source, the last refresh or import attempt: when, outcome, message
@@ -90,17 +94,16 @@ CREATE TABLE snapshots (
 );
 CREATE INDEX snapshots_by_source ON snapshots (source, id);
 CREATE TABLE entry_data (
-    hash TEXT PRIMARY KEY,
+    hash BLOB PRIMARY KEY,
     data BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE snapshot_entries (
     snapshot_id INTEGER NOT NULL,
     entry_id TEXT NOT NULL,
-    hash TEXT NOT NULL,
+    hash BLOB NOT NULL,
     seq INTEGER NOT NULL,
     PRIMARY KEY (snapshot_id, entry_id)
 ) WITHOUT ROWID;
-CREATE INDEX snapshot_entries_by_hash ON snapshot_entries (hash);
 CREATE TABLE current (
     source TEXT PRIMARY KEY,
     snapshot_id INTEGER NOT NULL
@@ -475,7 +478,7 @@ class Store:
         rows = conn.execute(
             "SELECT entry_id, hash FROM snapshot_entries WHERE snapshot_id = ?", (snapshot_id,)
         )
-        return dict(rows)
+        return {entry_id: digest.hex() for entry_id, digest in rows}
 
     def _entries(self, conn: sqlite3.Connection, snapshot_id: int) -> list[ListEntry]:
         rows = conn.execute(
@@ -523,8 +526,8 @@ class Store:
         keep = self.keep_snapshots if keep is None else keep
         if keep < 1:
             raise StoreError("keep must be at least 1")
-        rows_data: list[tuple[str, bytes]] = []
-        rows_entries: list[tuple[str, str, int]] = []
+        rows_data: list[tuple[bytes, bytes]] = []
+        rows_entries: list[tuple[str, bytes, int]] = []
         seen: set[str] = set()
         with _no_gc():
             for seq, entry in enumerate(entries):
@@ -535,7 +538,7 @@ class Store:
                 if entry.entry_id in seen:
                     raise StoreError(f"duplicate entry id {entry.entry_id} in a {source} snapshot")
                 seen.add(entry.entry_id)
-                digest = hashlib.sha256(canonical_json(entry)).hexdigest()
+                digest = hashlib.sha256(canonical_json(entry)).digest()
                 compact = entry.model_dump_json(exclude_defaults=True).encode("utf-8")
                 rows_data.append((digest, zlib.compress(compact, 6)))
                 rows_entries.append((entry.entry_id, digest, seq))
@@ -598,7 +601,13 @@ class Store:
         ]
         if not doomed:
             return
-        hashes: set[str] = set()
+        doomed_set = set(doomed)
+        kept = [
+            row[0]
+            for row in conn.execute("SELECT id FROM snapshots WHERE source = ?", (source,))
+            if row[0] not in doomed_set
+        ]
+        hashes: set[bytes] = set()
         for sid in doomed:
             hashes.update(
                 row[0]
@@ -608,11 +617,14 @@ class Store:
             )
             conn.execute("DELETE FROM snapshot_entries WHERE snapshot_id = ?", (sid,))
             conn.execute("DELETE FROM snapshots WHERE id = ?", (sid,))
-        conn.executemany(
-            "DELETE FROM entry_data WHERE hash = ? AND NOT EXISTS "
-            "(SELECT 1 FROM snapshot_entries WHERE hash = ?)",
-            ((h, h) for h in hashes),
-        )
+        for sid in kept:  # entry data are per source: only its kept snapshots can share them
+            hashes.difference_update(
+                row[0]
+                for row in conn.execute(
+                    "SELECT hash FROM snapshot_entries WHERE snapshot_id = ?", (sid,)
+                )
+            )
+        conn.executemany("DELETE FROM entry_data WHERE hash = ?", ((h,) for h in hashes))
 
     def mark_checked(self, snapshot_id: int, at: datetime | None = None) -> None:
         """Record that a refresh found this snapshot's files unchanged at ``at`` (now)."""
