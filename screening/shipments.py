@@ -84,7 +84,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date as Date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -183,6 +183,8 @@ def to_place(text: str) -> str | None:
 def normalize_hs_code(text: str) -> str:
     """The first six digits of an HS / HTS / CN / GTİP code; ``ValueError`` when malformed."""
     digits = _HS_SEPARATORS.sub("", text)
+    if not digits:
+        raise ValueError(f"{text!r} is not an HS code (no digits)")
     if not digits.isdigit() or not digits.isascii():
         raise ValueError(f"{text!r} is not an HS code (digits, dots and spaces only)")
     if len(digits) < 6:
@@ -257,9 +259,9 @@ class Party(BaseModel):
             and isinstance(country, str)
             and to_iso2(country) == "UA"
         ):
-            from screening.rules.reference import load_reference
+            from screening.rules.reference import regions_in
 
-            found = load_reference().regions_in(address)
+            found = regions_in(address)
             if found:
                 out["region"] = found[0]
         return out
@@ -511,31 +513,37 @@ def parse_shipment(
 # Files
 
 
-def _open_text(path: Path) -> TextIO:
-    """The file as text: UTF-8, or UTF-16 when it starts with a UTF-16 byte-order mark."""
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines as text: UTF-8 (a byte-order mark is skipped), or UTF-16 when it starts
+    with a UTF-16 byte-order mark. Undecodable bytes are an ``InputError`` naming the line."""
     try:
         raw = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    head = raw.peek(4)[:4]
-    encoding = (
-        "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
-    )
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
-
-
-def _lines(stream: TextIO, path: Path) -> Iterator[str]:
-    """The lines of a text stream; a decoding error is an ``InputError`` naming the line."""
-    n = 0
-    while True:
-        try:
-            line = stream.readline()
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: line {n + 1}: not UTF-8 text ({exc.reason})") from exc
-        if not line:
-            return
-        n += 1
-        yield line
+    with raw:
+        head = raw.peek(4)[:3]
+        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
+            n = 0
+            while True:
+                try:
+                    line = text.readline()
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"{path}: after line {n}: not UTF-16 text") from exc
+                if not line:
+                    return
+                n += 1
+                yield line
+        if head == codecs.BOM_UTF8:
+            raw.read(3)
+        for n, data in enumerate(raw, start=1):
+            try:
+                yield data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"{path}: line {n}: not UTF-8 text ({exc.reason} at column {exc.start + 1}); "
+                    "save the file as UTF-8"
+                ) from exc
 
 
 def _detect_format(path: Path, first: str) -> str:
@@ -555,23 +563,22 @@ def load_shipments(path: Path) -> Iterator[Shipment | InputError]:
     A record that cannot be used is yielded as a :class:`RecordError` (an ``InputError``) and
     reading goes on; a file that cannot be read or parsed at all raises ``InputError``.
     """
-    with _open_text(path) as stream:
-        lines = _lines(stream, path)
-        leading: list[str] = []
-        for line in lines:  # blank lines before the content, kept for line numbers
-            leading.append(line)
-            if line.strip():
-                break
-        else:
-            raise InputError(f"{path}: the file is empty")
-        fmt = _detect_format(path, leading[-1].lstrip()[:1])
-        content = itertools.chain(leading, lines)
-        if fmt == "csv":
-            yield from _read_csv(content, path)
-        elif fmt == "jsonl":
-            yield from _read_jsonl(content, path)
-        else:
-            yield from _read_json("".join(content), path)
+    lines = _lines(path)
+    leading: list[str] = []
+    for line in lines:  # blank lines before the content, kept for line numbers
+        leading.append(line)
+        if line.strip():
+            break
+    else:
+        raise InputError(f"{path}: the file is empty")
+    fmt = _detect_format(path, leading[-1].lstrip()[:1])
+    content = itertools.chain(leading, lines)
+    if fmt == "csv":
+        yield from _read_csv(content, path)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(content, path)
+    else:
+        yield from _read_json("".join(content), path)
 
 
 def _read_json(text: str, path: Path) -> Iterator[Shipment | InputError]:

@@ -42,6 +42,7 @@ __all__ = [
     "place_country",
     "place_in",
     "region_for_name",
+    "regions_in",
 ]
 
 #: The CHPL tiers, highest concern first (the order findings are ranked in).
@@ -219,11 +220,14 @@ class Reference:
         return None
 
 
-def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+
+
+def _parse_toml(path: Path, data: bytes) -> tuple[dict[str, Any], str]:
     try:
         return tomllib.loads(data.decode("utf-8")), hashlib.sha256(data).hexdigest()
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -232,13 +236,15 @@ def _read_toml(path: Path) -> tuple[dict[str, Any], str]:
 
 def _error_text(exc: ValidationError) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
+    loc = ""
+    for part in err["loc"]:
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{loc}: {msg}" if loc else msg
 
 
-def _load_chpl(path: Path) -> tuple[_ChplFile, str]:
-    raw, sha = _read_toml(path)
+def _load_chpl(path: Path, data: bytes) -> tuple[_ChplFile, str]:
+    raw, sha = _parse_toml(path, data)
     try:
         chpl = _ChplFile.model_validate(raw)
     except ValidationError as exc:
@@ -251,8 +257,8 @@ def _load_chpl(path: Path) -> tuple[_ChplFile, str]:
     return chpl, sha
 
 
-def _load_countries(path: Path) -> tuple[_CountriesFile, str]:
-    raw, sha = _read_toml(path)
+def _load_countries(path: Path, data: bytes) -> tuple[_CountriesFile, str]:
+    raw, sha = _parse_toml(path, data)
     try:
         tables = _CountriesFile.model_validate(raw)
     except ValidationError as exc:
@@ -276,17 +282,23 @@ def _regions(tables: Iterable[CountryTable]) -> dict[str, str]:
 
 
 def load_reference(chpl_path: Path | None = None, countries_path: Path | None = None) -> Reference:
-    """The CHPL and country tables (the bundled ``lists/`` files unless paths are given)."""
+    """The CHPL and country tables (the bundled ``lists/`` files unless paths are given).
+
+    The files are read on every call and parsed again only when their content changed.
+    """
+    chpl_path = (chpl_path or lists_path("chpl.toml")).resolve()
+    countries_path = (countries_path or lists_path("risk_countries.toml")).resolve()
     return _load_reference(
-        (chpl_path or lists_path("chpl.toml")).resolve(),
-        (countries_path or lists_path("risk_countries.toml")).resolve(),
+        chpl_path, _read_bytes(chpl_path), countries_path, _read_bytes(countries_path)
     )
 
 
 @cache
-def _load_reference(chpl_path: Path, countries_path: Path) -> Reference:
-    chpl, chpl_sha = _load_chpl(chpl_path)
-    countries, countries_sha = _load_countries(countries_path)
+def _load_reference(
+    chpl_path: Path, chpl_data: bytes, countries_path: Path, countries_data: bytes
+) -> Reference:
+    chpl, chpl_sha = _load_chpl(chpl_path, chpl_data)
+    countries, countries_sha = _load_countries(countries_path, countries_data)
     tables = {name: getattr(countries, name) for name in TABLE_NAMES}
     return Reference(
         chpl={i.hs6: i for i in chpl.items},
@@ -301,6 +313,16 @@ def _load_reference(chpl_path: Path, countries_path: Path) -> Reference:
     )
 
 
+@cache
+def _bundled_regions() -> Reference:
+    return load_reference()
+
+
 def region_for_name(text: str) -> str | None:
     """The ISO 3166-2 code of a restricted region named in the bundled tables, if any."""
-    return load_reference().region(text)
+    return _bundled_regions().region(text)
+
+
+def regions_in(address: str) -> tuple[str, ...]:
+    """Codes of the restricted regions of the bundled tables named in a free-text address."""
+    return _bundled_regions().regions_in(address)
