@@ -172,6 +172,7 @@ def test_party_type_and_flags() -> None:
         )
     )
     p = s.parties[0]
+    assert p.incorporated_on is not None
     assert (p.type, p.residential_address, p.incorporated_on.isoformat()) == (
         EntityType.PERSON,
         True,

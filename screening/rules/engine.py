@@ -187,7 +187,7 @@ def _restricted_destination(rule: RestrictedDestination, ctx: _Context) -> Itera
     for place, pos in ctx.positions:
         hit_pos = sorted(pos & wanted)
         if hit_pos and place_in(place, places):
-            where.setdefault(place, []).append(f"{'/'.join(hit_pos)} of the route")
+            where.setdefault(place, []).append(f"route {'/'.join(hit_pos)}")
     for party in ctx.shipment.parties:
         if party.role in rule.roles and party.place and place_in(party.place, places):
             where.setdefault(party.place, []).append(party.label())
@@ -209,13 +209,21 @@ def _restricted_destination(rule: RestrictedDestination, ctx: _Context) -> Itera
 def _chpl_via_risk_country(rule: ChplViaRiskCountry, ctx: _Context) -> Iterator[Finding]:
     places = ctx.ruleset.places(rule.places)
     wanted = set(rule.route_positions)
-    where: list[str] = []
+    by_position: dict[str, list[str]] = {"origin": [], "transit": [], "destination": []}
     found: dict[str, None] = {}
     for place, pos in ctx.positions:
-        hit_pos = sorted(pos & wanted)
+        hit_pos = pos & wanted
         if hit_pos and place_in(place, places):
-            where.append(f"{ctx.place(place)} as {'/'.join(hit_pos)} of the route")
+            for p in ("origin", "transit", "destination"):
+                if p in hit_pos:
+                    by_position[p].append(ctx.place(place))
+                    break
             found[place] = None
+    where = [
+        f"{word} {', '.join(by_position[p])}"
+        for p, word in (("origin", "from"), ("transit", "via"), ("destination", "to"))
+        if by_position[p]
+    ]
     for party in ctx.shipment.parties:
         if party.role in rule.roles and party.place and place_in(party.place, places):
             where.append(party.label())

@@ -130,9 +130,7 @@ def test_a_restricted_destination_needs_review_and_with_chpl_goods_blocks(rulese
         ruleset, parties=[US_EXPORTER], route=["US", "BY"], goods=[{"hs_code": "9401.39"}]
     )
     assert rule_ids(plain) == ["restricted-destination"]
-    assert (
-        plain.findings[0].message == "restricted destination BY (Belarus): destination of the route"
-    )
+    assert plain.findings[0].message == "restricted destination BY (Belarus): route destination"
     with_chpl = evaluate(
         ruleset, parties=[US_EXPORTER], route=["US", "BY"], goods=[{"hs_code": "8482.10"}]
     )
@@ -175,7 +173,7 @@ def test_a_restricted_origin_or_party_country_counts(ruleset: RuleSet) -> None:
         ruleset, parties=[{"role": "exporter", "name": "X", "country": "IR"}], route=["IR", "AE"]
     )
     assert rule_ids(from_iran) == ["restricted-destination"]
-    assert "origin of the route" in from_iran.findings[0].message
+    assert "route origin" in from_iran.findings[0].message
     bank = evaluate(
         ruleset,
         parties=[US_EXPORTER, {"role": "bank", "name": "Some Bank", "country": "CU"}],
@@ -243,7 +241,7 @@ def test_chpl_goods_via_a_risk_country_rank_tier_1_and_2_first(ruleset: RuleSet)
     ]
     assert r.findings[0].message == (
         "CHPL Tier 1 item 8542.39 (Electronic integrated circuits: other) goes to, via or with a "
-        "party in a risk country: UZ (Uzbekistan) as destination of the route; "
+        "party in a risk country: to UZ (Uzbekistan); "
         "consignee 'Tashkent Trade' (UZ)"
     )
     assert r.decision is Decision.REVIEW

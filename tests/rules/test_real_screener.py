@@ -1,0 +1,66 @@
+"""The issue's scenarios through the real ``Screener`` on the bundled seed snapshot.
+
+Skipped until ``screening.screener`` exists; it then checks that the real name matching and the
+rules agree with the scenario decisions, and that a real Entity List row is found and named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rules_helpers import KRAL_AVIATION_ID, SAMPLES
+
+from screening.config import load_settings
+from screening.rules import Decision, ShipmentResult, load_ruleset
+from screening.shipments import Shipment, load_shipments
+
+screener_module = pytest.importorskip("screening.screener")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ShipmentResult]:
+    home: Path = tmp_path_factory.mktemp("home")
+    settings = load_settings(home=home, environ={})
+    screener: Any = screener_module.Screener.open(settings)
+    ruleset = load_ruleset()
+    out = {}
+    for item in load_shipments(SAMPLES / "shipments.json"):
+        assert isinstance(item, Shipment), item
+        out[item.id] = screener.screen_shipment(item, ruleset)
+    return out
+
+
+def test_the_real_screener_gives_the_scenario_decisions(
+    results: dict[str, ShipmentResult],
+) -> None:
+    assert {sid: r.decision for sid, r in results.items()} == {
+        "S-1001": Decision.BLOCK,  # FPGA via Istanbul and Kazakhstan to a Russian end user
+        "S-1002": Decision.REVIEW,  # memory cards to a new Azerbaijani buyer
+        "S-1003": Decision.REVIEW,  # CNC lathe to Turkey paid from the UAE
+        "S-1004": Decision.BLOCK,  # Kral Aviation (Entity List) as consignee
+        "S-1005": Decision.CLEAR,  # office chairs to Germany
+        "S-1006": Decision.CLEAR,  # T-shirts from Germany to France
+    }
+
+
+def test_the_listed_consignee_is_found_and_named(results: dict[str, ShipmentResult]) -> None:
+    r = results["S-1004"]
+    consignee = next(p for p in r.parties if p.role == "consignee")
+    assert KRAL_AVIATION_ID in [h.entry_id for h in consignee.hits]
+    strong = [f for f in r.findings if f.rule_id == "party-strong-match"]
+    assert any(
+        f.party_role == "consignee" and f.hit is not None and f.hit.source == "bis_entity_list"
+        for f in strong
+    )
+
+
+def test_clear_shipments_have_no_hits_and_results_name_their_snapshots(
+    results: dict[str, ShipmentResult],
+) -> None:
+    for sid in ("S-1005", "S-1006"):
+        assert all(not p.hits for p in results[sid].parties), sid
+    for r in results.values():
+        assert {s.source for s in r.snapshots} >= {"ofac_sdn", "bis_entity_list"}
+        assert r.ruleset == load_ruleset().version_info
