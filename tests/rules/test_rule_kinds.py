@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rules_helpers import el_hit, evaluate, fake_screener, rule_ids, sdn_hit
 
 from screening.rules import Decision, RuleSet, Severity, load_ruleset
+from screening.shipments import PartyRole
 
 US_EXPORTER = {"role": "exporter", "name": "Cascade Logic Devices Inc.", "country": "US"}
 
@@ -520,3 +523,55 @@ def test_findings_sort_by_decision_then_severity_then_tier(
     assert r.findings[-1].rule_id == "residential-address"
     chpl = [f.chpl_tier for f in r.findings if f.rule_id == "chpl-transshipment-risk"]
     assert chpl == ["1", "3.B"]
+
+
+# -- properties ----------------------------------------------------------------------------
+
+_PLACES = ["US", "DE", "FR", "TR", "KZ", "AE", "AZ", "HK", "RU", "BY", "IR", "UA", "UA-43", "JP"]
+_HS = ["8542.31", "8532.24", "8458.11", "8807.30", "9401.39", "6109.10", "8541.10"]
+
+
+@given(
+    parties=st.lists(
+        st.fixed_dictionaries(
+            {
+                "role": st.sampled_from([r.value for r in PartyRole]),
+                "name": st.sampled_from(["Alpha Ltd", "Beta Logistics", "Kral Aviation", "Gamma"]),
+                "country": st.sampled_from(_PLACES),
+            },
+            optional={
+                "incorporated_on": st.dates().map(lambda d: d.isoformat()),
+                "residential_address": st.booleans(),
+            },
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    route=st.lists(st.sampled_from(_PLACES), max_size=5),
+    goods=st.lists(st.sampled_from(_HS).map(lambda c: {"hs_code": c}), max_size=4),
+)
+@settings(max_examples=150, deadline=None)
+def test_the_decision_is_the_worst_finding_and_findings_are_ordered(
+    parties: list[dict[str, object]], route: list[str], goods: list[dict[str, str]]
+) -> None:
+    rs = load_ruleset()
+    hit = sdn_hit("KRAL AVIATION", "1", 0.97)
+    r = evaluate(
+        rs, fake_screener({"Kral Aviation": hit}), parties=parties, route=route, goods=goods
+    )
+    decisions = {f.decision for f in r.findings}
+    expected = "block" if "block" in decisions else "review" if decisions else "clear"
+    assert r.decision.value == expected
+    keys = [(Decision(f.decision).rank, f.severity.rank) for f in r.findings]
+    assert keys == sorted(keys)
+    assert all(f.sources and f.message for f in r.findings)
+    # adding a restricted end user can only make the decision worse
+    worse = evaluate(
+        rs,
+        fake_screener({"Kral Aviation": hit}),
+        parties=[*parties, {"role": "end_user", "name": "Omega", "country": "RU"}],
+        route=route,
+        goods=goods,
+    )
+    assert worse.decision.rank <= r.decision.rank
+    assert worse.decision is not Decision.CLEAR
