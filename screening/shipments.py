@@ -436,6 +436,9 @@ class Shipment(BaseModel):
 # Errors
 
 
+_MAX_MESSAGE = 240
+
+
 def _loc_text(loc: Iterable[int | str]) -> str:
     out = ""
     for part in loc:
@@ -454,14 +457,15 @@ def _error_text(err: Mapping[str, Any]) -> str:
         msg = "field required"
     elif kind == "extra_forbidden":
         msg = "unknown field"
-    elif kind != "value_error" and isinstance(value, str | int | float | bool):
-        msg = f"{value!r}: {msg[:1].lower()}{msg[1:]}"
-    return msg
+    else:
+        msg = f"{msg[:1].lower()}{msg[1:]}" if kind != "value_error" else msg
+        if kind != "value_error" and isinstance(value, str | int | float | bool):
+            msg = f"{value!r}: {msg}"
+    # a huge value (a 1 MB "name") must not make a huge message
+    return msg if len(msg) <= _MAX_MESSAGE else msg[: _MAX_MESSAGE - 1] + "…"
 
 
-def describe_validation_error(
-    exc: ValidationError, *, rename: Mapping[int, str] | None = None
-) -> str:
+def _describe_error(exc: ValidationError, *, rename: Mapping[int, str] | None = None) -> str:
     """A one-line, field-level account of a pydantic error (at most five problems).
 
     ``rename`` maps a goods index to a text that replaces ``goods[i]`` (e.g. ``row 4``).
@@ -505,7 +509,7 @@ def parse_shipment(
     try:
         return Shipment.model_validate(data)
     except ValidationError as exc:
-        text = describe_validation_error(exc, rename=rename)
+        text = _describe_error(exc, rename=rename)
         raise RecordError(f"{label}: {text}", shipment_id=sid, location=location) from exc
 
 

@@ -294,6 +294,15 @@ def test_unknown_fields_and_missing_fields_are_named() -> None:
     assert error_of(ship(parties=[])).startswith("shipment S-1: parties: ")
 
 
+def test_huge_values_do_not_make_huge_messages() -> None:
+    msg = error_of(ship(goods=[{"hs_code": "8" * 1_000_000 + "x"}]))
+    assert msg.startswith("shipment S-1: goods[0].hs_code: '888") and msg.endswith("…")
+    assert len(msg) < 300
+    assert error_of(ship(parties=[])) == (
+        "shipment S-1: parties: list should have at least 1 item after validation, not 0"
+    )
+
+
 def test_many_errors_are_cut_to_five() -> None:
     msg = error_of(ship(goods=[{"hs_code": "x"} for _ in range(8)]))
     assert msg.count("is not an HS code") == 5
