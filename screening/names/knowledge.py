@@ -28,6 +28,7 @@ class _NamesFile(BaseModel):
     legal_forms: dict[str, list[str]]
     generic: dict[str, list[str]]
     honorifics: dict[str, list[str]]
+    abbreviations: dict[str, str]
     given_names: dict[str, list[list[str]]]
 
 
@@ -42,6 +43,8 @@ class NameKnowledge:
     honorifics: frozenset[str]
     #: spelling -> canonical spelling of the same given name
     given_name: dict[str, str]
+    #: abbreviation -> the word written out
+    abbreviations: dict[str, str]
     #: look-alike letter of another script -> Latin letter
     confusables: dict[str, str]
 
@@ -95,5 +98,6 @@ def knowledge() -> NameKnowledge:
         generic=frozenset(t for w in data.generic.get("words", []) for t in phrase_tokens(w)),
         honorifics=frozenset(t for w in data.honorifics.get("words", []) for t in phrase_tokens(w)),
         given_name=given,
+        abbreviations={k.casefold(): v.casefold() for k, v in data.abbreviations.items()},
         confusables=confusables,
     )

@@ -230,11 +230,12 @@ def parse_name(text: str, *, person: bool | None = None, listed: bool = False) -
             surname_part, given_part = [], []
     honor = knowledge().honorifics
     if person and surname_part:
+        # Titles go, unless nothing else is left of the given names ("JOHNSON, Prince").
+        given_part = [t for t in given_part if t not in honor] or given_part
         tokens = given_part + surname_part
         roles = [ROLE_GIVEN] + [ROLE_MIDDLE] * (len(given_part) - 1)
         roles += [ROLE_SURNAME] * len(surname_part)
-        pairs = [(t, r) for t, r in zip(tokens, roles, strict=True) if t not in honor]
-        pairs = pairs or list(zip(tokens, roles, strict=True))
+        pairs = list(zip(tokens, roles, strict=True))
         return NameParts(
             tuple(t for t, _ in pairs),
             frozenset(),
@@ -245,4 +246,6 @@ def parse_name(text: str, *, person: bool | None = None, listed: bool = False) -
         tokens = [t for t in tokens if t not in honor] or tokens
         return NameParts(tuple(tokens), frozenset(), (ROLE_NONE,) * len(tokens))
     rest, legal = strip_legal_forms(tokens)
+    abbreviations = knowledge().abbreviations
+    rest = [abbreviations.get(t, t) for t in rest]
     return NameParts(tuple(rest), frozenset(legal), (ROLE_NONE,) * len(rest))

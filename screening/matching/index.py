@@ -1,0 +1,689 @@
+"""The name index: built once per set of snapshots, cached on disk, searched per query.
+
+Every name and alias of every list entry is parsed once (``screening.names``) into comparison
+forms, phonetic keys and weights. Candidates for a query come from an inverted index keyed on
+the consonant skeletons of the phonetic keys, widened by one-deletion neighbourhoods (so a typo,
+a dropped or an extra letter still finds the name) and by the skeletons of adjacent parts run
+together (joined and split words). Only candidates that could reach the threshold on the weight
+of the parts they share with the query are scored. Brute force over every list name is never
+done.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import re
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from rapidfuzz import process
+from rapidfuzz.distance import Indel
+
+from screening.errors import StoreError
+from screening.matching.score import align, compact_similarity, token_similarity
+from screening.models import EntityType, ListEntry, Name, NameKind, SnapshotInfo
+from screening.names.knowledge import knowledge
+from screening.names.normalize import (
+    ROLE_GIVEN,
+    ROLE_NONE,
+    ROLE_SURNAME,
+    NameParts,
+    parse_name,
+    strip_legal_forms,
+)
+from screening.names.phonetic import deletions, phonetic_key, skeleton
+
+#: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
+INDEX_FORMAT = 1
+
+#: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
+PARTICLE_WEIGHT = 0.12
+#: Weight of generic business words ("trading", "group", "international").
+GENERIC_WEIGHT = 0.3
+MIN_WEIGHT = 0.15
+#: Name particles that carry little identity.
+PARTICLES = frozenset({"al", "bin", "abu", "abd", "ibn", "bint", "van", "von", "der", "de", "da"})
+#: At most this many candidates are scored per query (the best by score bound).
+MAX_CANDIDATES = 100
+#: Skeletons shorter than this are looked up exactly (their typo neighbourhoods are too wide).
+MIN_FUZZY_SKELETON = 4
+#: A candidate is scored when its estimate is within this margin of the floor.
+CANDIDATE_MARGIN = 0.05
+#: The smallest weight factor of an unmatched list-name part (see score.UNMATCHED_WEIGHT).
+UNMATCHED_MIN = 0.2
+#: Similarity assumed, when estimating, for a query part the index found no partner for.
+TYPO_SIM = 0.8
+
+_PAREN = re.compile(r"\(([^()]*)\)")
+_ALIAS_PREFIX = re.compile(
+    r"^\s*(?:f\.?\s*k\.?\s*a\.?|a\.?\s*k\.?\s*a\.?|n\.?\s*k\.?\s*a\.?|formerly|also known as)"
+    r"[\s,:.]*",
+    re.IGNORECASE,
+)
+
+
+class EntryInfo(NamedTuple):
+    source: str
+    entry_id: str
+    list_name: str
+    primary_name: str
+    type: str
+    programs: tuple[str, ...]
+    countries: tuple[str, ...]
+    snapshot_id: int
+
+
+class IndexedName(NamedTuple):
+    entry: int
+    name: str  # as the list writes it
+    kind: str  # NameKind value
+    weak: bool
+    forms: tuple[str, ...]
+    keys: tuple[str, ...]
+    weights: tuple[float, ...]
+    roles: tuple[str, ...]
+    compact: str
+    legal: frozenset[str]
+    exact: str  # the forms joined: equal strings mean an exact name match
+    total_weight: float
+
+
+class Candidate(NamedTuple):
+    """One scored list name (before it becomes a public ``Hit``)."""
+
+    name: IndexedName
+    entry: EntryInfo
+    score: float
+    raw: float
+    method: str
+    pairs: tuple[tuple[int, int, float], ...]
+    adjustments: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    text: str
+    parts: NameParts
+    forms: tuple[str, ...]
+    keys: tuple[str, ...]
+    weights: tuple[float, ...]
+    compact: str
+    exact: str
+    roles: tuple[str, ...]
+    kind: EntityType | None  # as given, or inferred (a legal form means an organisation)
+    cjk: bool  # written in Chinese, Japanese or Korean characters
+
+
+def comparison_form(token: str, person: bool | None = None) -> str:
+    """A token as compared: for names that may be a person's, the canonical spelling of a
+    known given name; else the token itself."""
+    if person is False:
+        return token
+    return knowledge().given_name.get(token, token)
+
+
+def fixed_weight(form: str) -> float | None:
+    """The weight of a part that informs little whatever its frequency, or None."""
+    kb = knowledge()
+    if len(form) == 1 or form in PARTICLES or form in kb.honorifics:
+        return PARTICLE_WEIGHT
+    if form in kb.generic:
+        return GENERIC_WEIGHT
+    return None
+
+
+def _is_low(form: str) -> bool:
+    return fixed_weight(form) is not None
+
+
+def _has_cjk(text: str) -> bool:
+    return any(0x2E80 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF for c in text)
+
+
+def _name_variants(name: Name) -> list[tuple[str, NameKind, bool]]:
+    """The name, and for names with parentheses the name without them and the alias inside."""
+    out = [(name.name, name.kind, name.weak)]
+    if "(" in name.name:
+        bare = " ".join(_PAREN.sub(" ", name.name).split())
+        if bare and bare != name.name:
+            out.append((bare, name.kind, name.weak))
+        for inner in _PAREN.findall(name.name):
+            m = _ALIAS_PREFIX.match(inner)
+            alias = inner[m.end() :] if m else inner
+            if len(alias.split()) >= 2:
+                out.append((alias.strip(), NameKind.FKA if m else name.kind, name.weak))
+    return out
+
+
+class MatchIndex:
+    """Searchable names of a fixed set of snapshots. Picklable; immutable once built."""
+
+    def __init__(
+        self,
+        entries: list[EntryInfo],
+        names: list[IndexedName],
+        postings: dict[str, tuple[int, ...]],
+        skeleton_keys: dict[str, tuple[str, ...]],
+        key_weight: dict[str, float],
+        key_form: dict[str, str],
+        neighbours: dict[str, tuple[str, ...]],
+        form_weight: dict[str, float],
+        unknown_weight: float,
+        snapshots: tuple[SnapshotInfo, ...],
+    ) -> None:
+        self.entries = entries
+        self.names = names
+        self.postings = postings  # phonetic key -> names holding a part with that key
+        self.skeleton_keys = skeleton_keys  # consonant skeleton -> keys with that skeleton
+        self.key_weight = key_weight  # phonetic key -> weight of its part
+        self.key_form = key_form  # phonetic key -> one form (spelling) that has it
+        self.neighbours = neighbours  # one-deletion variant of a skeleton -> skeletons
+        self.form_weight = form_weight
+        self.unknown_weight = unknown_weight
+        self.snapshots = snapshots
+        self.format = INDEX_FORMAT
+        self.knowledge_version = knowledge().version
+        self._key_cache: dict[tuple[str, str], dict[str, float]] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_key_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+
+    # -- building -------------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, data: Sequence[tuple[SnapshotInfo, Sequence[ListEntry]]]) -> MatchIndex:
+        entries: list[EntryInfo] = []
+        parsed: list[tuple[int, str, str, bool, NameParts, tuple[str, ...]]] = []
+        for snap, items in data:
+            for e in items:
+                idx = len(entries)
+                entries.append(
+                    EntryInfo(
+                        e.source,
+                        e.entry_id,
+                        _list_name(e.source),
+                        e.name,
+                        e.type.value,
+                        e.programs,
+                        e.countries(),
+                        snap.id,
+                    )
+                )
+                person: bool | None
+                if e.type is EntityType.PERSON:
+                    person = True
+                elif e.type is EntityType.UNKNOWN:
+                    person = None
+                else:
+                    person = False
+                seen: set[tuple[str, ...]] = set()
+                for listed in e.names():
+                    for text, kind, weak in _name_variants(listed):
+                        parts = parse_name(text, person=person, listed=True)
+                        if not parts.tokens or parts.tokens in seen:
+                            continue
+                        seen.add(parts.tokens)
+                        forms = tuple(comparison_form(t, person) for t in parts.tokens)
+                        parsed.append((idx, text, kind.value, weak, parts, forms))
+
+        df: Counter[str] = Counter()
+        for *_, forms in parsed:
+            df.update(set(forms))
+        total = len(parsed) + 1
+        log_total = math.log(total + 1)
+
+        def weight(form: str) -> float:
+            fixed = fixed_weight(form)
+            if fixed is not None:
+                return fixed
+            idf = math.log((total + 1) / (df.get(form, 0) + 1)) / log_total
+            return max(MIN_WEIGHT, idf)
+
+        form_weight = {f: weight(f) for f in df}
+        names: list[IndexedName] = []
+        post: defaultdict[str, set[int]] = defaultdict(set)
+        key_weight: dict[str, float] = {}
+        key_form: dict[str, str] = {}
+        for idx, text, kind_value, weak, parts, forms in parsed:
+            keys = tuple(phonetic_key(f) for f in forms)
+            weights = tuple(form_weight[f] for f in forms)
+            n = len(names)
+            names.append(
+                IndexedName(
+                    idx,
+                    text,
+                    kind_value,
+                    weak,
+                    forms,
+                    keys,
+                    weights,
+                    parts.roles,
+                    "".join(keys),
+                    parts.legal,
+                    " ".join(forms),
+                    sum(weights),
+                )
+            )
+            for k, w, f in zip(keys, weights, forms, strict=True):
+                post[k].add(n)
+                key_weight[k] = max(w, key_weight.get(k, 0.0))
+                key_form.setdefault(k, f)
+            for (a, wa), (b, wb) in zip(
+                zip(keys, weights, strict=True),
+                zip(keys[1:], weights[1:], strict=True),
+                strict=False,
+            ):
+                post[a + b].add(n)
+                key_weight[a + b] = max(wa + wb, key_weight.get(a + b, 0.0))
+        for (a, b), (fa, fb) in (
+            ((x.keys[i], x.keys[i + 1]), (x.forms[i], x.forms[i + 1]))
+            for x in names
+            for i in range(len(x.keys) - 1)
+        ):
+            key_form.setdefault(a + b, fa + fb)
+        skeleton_keys: defaultdict[str, set[str]] = defaultdict(set)
+        for k in post:
+            # Keyed on the skeleton of the phonetic key and of the spelling: a typo that
+            # breaks a digraph (Grcahev / Grachev) still meets one of them.
+            skeleton_keys[skeleton(k)].add(k)
+            skeleton_keys[skeleton(key_form[k])].add(k)
+        neighbours: defaultdict[str, set[str]] = defaultdict(set)
+        for sk in skeleton_keys:
+            if len(sk) >= MIN_FUZZY_SKELETON:
+                for d in deletions(sk):
+                    neighbours[d].add(sk)
+        return cls(
+            entries,
+            names,
+            {k: tuple(sorted(v)) for k, v in post.items()},
+            {k: tuple(sorted(v)) for k, v in skeleton_keys.items()},
+            key_weight,
+            key_form,
+            {k: tuple(sorted(v)) for k, v in neighbours.items()},
+            form_weight,
+            1.0,
+            tuple(data_snap for data_snap, _ in data),
+        )
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write atomically (temporary file, then rename)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".index-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise StoreError(f"cannot write the name index {path}: {exc.strerror}") from exc
+
+    @staticmethod
+    def load(path: Path) -> MatchIndex | None:
+        """The cached index at ``path``, or None when absent, unreadable or outdated."""
+        try:
+            with path.open("rb") as f:
+                obj = pickle.load(f)  # the data directory is the user's own (0700): trusted
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            return None
+        if (
+            not isinstance(obj, MatchIndex)
+            or getattr(obj, "format", None) != INDEX_FORMAT
+            or obj.knowledge_version != knowledge().version
+        ):
+            return None
+        return obj
+
+    # -- searching ------------------------------------------------------------------------
+
+    def prepare(self, text: str, kind: EntityType | None = None) -> Query:
+        person = None if kind in (None, EntityType.UNKNOWN) else kind is EntityType.PERSON
+        parts = parse_name(text, person=person)
+        parts = self._correct_typos(parts, person)
+        forms = tuple(comparison_form(t, person) for t in parts.tokens)
+        keys = tuple(phonetic_key(f) for f in forms)
+        weights = tuple(
+            w
+            if (w := fixed_weight(f)) is not None
+            else self.form_weight.get(f, self.unknown_weight)
+            for f in forms
+        )
+        roles = (ROLE_NONE,) * len(forms)
+        cjk = _has_cjk(text)
+        if cjk and not parts.legal and person is not False and 2 <= len(forms) <= 4:
+            # Chinese, Korean and Japanese names are written surname first.
+            roles = (ROLE_SURNAME,) + (ROLE_GIVEN,) * (len(forms) - 1)
+        if kind in (None, EntityType.UNKNOWN) and parts.legal:
+            kind = EntityType.ORGANIZATION  # a name with a legal form is an organisation's
+        return Query(
+            text, parts, forms, keys, weights, "".join(keys), " ".join(forms), roles, kind, cjk
+        )
+
+    def _correct_typos(self, parts: NameParts, person: bool | None) -> NameParts:
+        """Mistyped legal forms and business words ("CompIany", "LiRited") put right."""
+        changed = False
+        tokens = list(parts.tokens)
+        for i, t in enumerate(tokens):
+            if len(t) < 6 or not t.isalpha() or t in self.form_weight:
+                continue
+            best = _typo_vocabulary_match(t)
+            # Not when a listed name's part is as close.
+            near = max(self._similar_keys(t, phonetic_key(t)).values(), default=0.0)
+            if best is not None and best[1] * 0.97 > near:
+                tokens[i] = best[0]
+                changed = True
+        if not changed:
+            return parts
+        if person:
+            return NameParts(tuple(tokens), parts.legal, parts.roles)
+        rest, legal = strip_legal_forms(tokens)
+        return NameParts(tuple(rest), parts.legal | legal, (ROLE_NONE,) * len(rest))
+
+    def _similar_keys(self, qf: str, qk: str) -> dict[str, float]:
+        """Keys in the index similar to a query part's key, with their similarity."""
+        cache = self._key_cache
+        hit = cache.get((qf, qk))
+        if hit is not None:
+            return hit
+        skeleton_keys = self.skeleton_keys
+        nb = self.neighbours
+        skeletons: set[str] = set()
+        for sk in {skeleton(qk), skeleton(qf)}:
+            if sk in skeleton_keys:
+                skeletons.add(sk)
+            if len(sk) >= MIN_FUZZY_SKELETON:
+                skeletons.update(nb.get(sk, ()))
+                for d in deletions(sk):
+                    if d in skeleton_keys:
+                        skeletons.add(d)
+                    skeletons.update(nb.get(d, ()))
+        keys = list({k for s in skeletons for k in skeleton_keys[s]})
+        out: dict[str, float] = {}
+        if keys:
+            key_form = self.key_form
+            forms = [key_form[k] for k in keys]
+            # A cheap edit-ratio screen in C over all of them; the exact similarity (with its
+            # length, first-letter and Jaro-Winkler rules) only for what passes.
+            near = {
+                i
+                for choices, probe in ((keys, qk), (forms, qf))
+                for _, _, i in process.extract(
+                    probe,
+                    choices,
+                    scorer=Indel.normalized_similarity,
+                    score_cutoff=0.7,
+                    limit=None,
+                )
+            }
+            for i in near:
+                k = keys[i]
+                sim = 1.0 if k == qk else token_similarity(qf, qk, forms[i], k)[0]
+                if sim > 0.0:
+                    out[k] = sim
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[(qf, qk)] = out
+        return out
+
+    def candidates(
+        self, q: Query, floor: float = 0.0
+    ) -> tuple[list[tuple[float, int]], tuple[dict[str, float] | None, ...]]:
+        """(estimated best score, name index) of the names worth scoring, best first.
+
+        Each query part finds the index keys similar to its own; a name collects, per query
+        part, the best similarity times the weights on both sides. Its estimate is the
+        alignment score it would get if the rest of its parts were all middle names; names
+        estimated under ``floor`` (less a margin) are not scored.
+        """
+        if not q.forms:
+            return [], ()
+        informative = [i for i, f in enumerate(q.forms) if not _is_low(f)]
+        lookup = informative or list(range(len(q.forms)))
+        free = sum(w for i, w in enumerate(q.weights) if i not in lookup)
+        shared: defaultdict[int, float] = defaultdict(float)  # sim x (query + list weight)
+        matched: defaultdict[int, float] = defaultdict(float)  # list weight matched
+        found: defaultdict[int, float] = defaultdict(float)  # query weight matched
+        postings = self.postings
+        key_weight = self.key_weight
+        maps: list[dict[str, float] | None] = [None] * len(q.forms)
+        for i in lookup:
+            wq = q.weights[i]
+            best: dict[int, tuple[float, float]] = {}
+            similar = self._similar_keys(q.forms[i], q.keys[i])
+            maps[i] = similar
+            for k, sim in similar.items():
+                wk = key_weight[k]
+                gain = sim * (wq + wk)
+                for n in postings[k]:
+                    prev = best.get(n)
+                    if prev is None or gain > prev[0]:
+                        best[n] = (gain, wk)
+            for n, (gain, wk) in best.items():
+                shared[n] += gain
+                matched[n] += wk
+                found[n] += wq
+        # Words the query joins that the list writes apart: the pair keys.
+        for i in range(len(q.keys) - 1):
+            w = q.weights[i] + q.weights[i + 1]
+            pair = self._similar_keys(q.forms[i] + q.forms[i + 1], q.keys[i] + q.keys[i + 1])
+            for k, sim in pair.items():
+                wk = key_weight[k]
+                gain = sim * (w + wk)
+                for n in postings[k]:
+                    if gain > shared[n]:
+                        shared[n] = gain
+                        matched[n] = wk
+                        found[n] = w
+        wq_total = sum(q.weights)
+        wq_lookup = wq_total - free
+        long_missing = any(len(q.forms[i]) >= 6 for i in lookup)
+        names = self.names
+        need = floor - CANDIDATE_MARGIN
+        ranked = []
+        for n, gain in shared.items():
+            mc = matched[n]
+            # Optimistic: the query's generic words pair with list parts of the same weight.
+            rest = max(0.0, names[n].total_weight - mc - free)
+            missing = max(0.0, wq_lookup - found[n])
+            # A query part the index found no partner for (a bad typo) may still pair with a
+            # remaining list part in the alignment, at a typo's similarity.
+            typo = min(missing, rest) if long_missing else 0.0
+            est = (gain + 2 * free + 2 * TYPO_SIM * typo) / (
+                wq_total + mc + free + typo + UNMATCHED_MIN * (rest - typo)
+            )
+            if est >= need:
+                ranked.append((est, n))
+        ranked.sort(key=lambda t: (-t[0], t[1]))
+        return ranked[:MAX_CANDIDATES], tuple(maps)
+
+    def search(
+        self,
+        text: str,
+        *,
+        threshold: float,
+        country: str | None = None,
+        kind: EntityType | None = None,
+        limit: int = 10,
+    ) -> list[Candidate]:
+        """Scored candidates at or above ``threshold``, best first, one per list entry."""
+        q = self.prepare(text, kind)
+        return self.score_query(q, threshold=threshold, country=country, limit=limit)
+
+    def score_query(
+        self,
+        q: Query,
+        *,
+        threshold: float,
+        country: str | None = None,
+        limit: int = 10,
+    ) -> list[Candidate]:
+        best: dict[int, Candidate] = {}
+        cache: dict[tuple[str, str], float] = {}
+        floor = threshold - COUNTRY_MATCH_BONUS - 1e-9  # adjustments add at most this
+        ranked, maps = self.candidates(q, floor)
+        for _, n in ranked:
+            cand = self.names[n]
+            raw, pairs = align(
+                q.forms,
+                q.keys,
+                q.weights,
+                q.roles,
+                maps,
+                cand.forms,
+                cand.keys,
+                cand.weights,
+                cand.roles,
+                cache,
+            )
+            method = "tokens"
+            if len(q.forms) != len(cand.forms) and raw < 0.95:
+                c = compact_similarity(q.compact, cand.compact)
+                if c > raw:
+                    raw, method = c, "compact"
+            if q.exact == cand.exact and not q.cjk:
+                raw, method = 1.0, "exact"
+            if q.cjk:
+                raw *= CJK_FACTOR
+            if raw < floor:
+                continue
+            entry = self.entries[cand.entry]
+            score, adjustments = adjust(raw, cand, entry, country, q.kind, threshold)
+            if score < threshold:
+                continue
+            prev = best.get(cand.entry)
+            if prev is None or (score, cand.kind == "primary") > (
+                prev.score,
+                prev.name.kind == "primary",
+            ):
+                best[cand.entry] = Candidate(
+                    cand, entry, score, raw, method, tuple(pairs), adjustments
+                )
+        hits = sorted(
+            best.values(),
+            key=lambda c: (
+                -c.score,
+                _source_rank(c.entry.source),
+                c.name.kind != "primary",
+                c.entry.entry_id,
+            ),
+        )
+        return hits[:limit]
+
+
+#: Names in Chinese characters match through toneless pinyin, which many names share.
+CJK_FACTOR = 0.93
+
+# Adjustments: the query's type and country refine a score; they never hide an exact match.
+WEAK_ALIAS_FACTOR = 0.92
+TYPE_MISMATCH_PENALTY = 0.1
+COUNTRY_MISMATCH_PENALTY = 0.03
+COUNTRY_MATCH_BONUS = 0.02
+
+_COMPATIBLE = {
+    EntityType.PERSON.value: {EntityType.PERSON.value, EntityType.UNKNOWN.value},
+    EntityType.ORGANIZATION.value: {EntityType.ORGANIZATION.value, EntityType.UNKNOWN.value},
+    EntityType.VESSEL.value: {EntityType.VESSEL.value, EntityType.UNKNOWN.value},
+    EntityType.AIRCRAFT.value: {EntityType.AIRCRAFT.value, EntityType.UNKNOWN.value},
+}
+
+
+def adjust(
+    raw: float,
+    cand: IndexedName,
+    entry: EntryInfo,
+    country: str | None,
+    kind: EntityType | None,
+    threshold: float,
+) -> tuple[float, tuple[str, ...]]:
+    score = raw
+    notes: list[str] = []
+    if cand.weak:
+        score *= WEAK_ALIAS_FACTOR
+        notes.append(f"weak alias x{WEAK_ALIAS_FACTOR}")
+    if kind is not None and kind is not EntityType.UNKNOWN:
+        allowed = _COMPATIBLE.get(kind.value, set())
+        if entry.type not in allowed:
+            score -= TYPE_MISMATCH_PENALTY
+            notes.append(f"type {kind.value} vs listed {entry.type} -{TYPE_MISMATCH_PENALTY}")
+    if country and entry.countries:
+        if country in entry.countries:
+            score += COUNTRY_MATCH_BONUS
+            notes.append(f"country {country} on the entry +{COUNTRY_MATCH_BONUS}")
+        else:
+            score -= COUNTRY_MISMATCH_PENALTY
+            notes.append(f"country {country} not on the entry -{COUNTRY_MISMATCH_PENALTY}")
+    score = min(1.0, max(0.0, score))
+    if raw >= 0.999 and not cand.weak and score < threshold:
+        score = threshold
+        notes.append("exact name match: kept at the threshold")
+    return round(score, 4), tuple(notes)
+
+
+_TYPO_VOCABULARY: list[str] = []
+
+
+def _typo_vocabulary_match(token: str) -> tuple[str, float] | None:
+    """The legal-form or business word a mistyped token most likely is, if any."""
+    if not _TYPO_VOCABULARY:
+        kb = knowledge()
+        words = {w for phrase in kb.legal_forms for w in phrase} | set(kb.generic)
+        _TYPO_VOCABULARY.extend(sorted(w for w in words if len(w) >= 6))
+    hit = process.extractOne(
+        token, _TYPO_VOCABULARY, scorer=Indel.normalized_similarity, score_cutoff=0.85
+    )
+    return (hit[0], hit[1]) if hit else None
+
+
+def _source_rank(source: str) -> int:
+    """Order of the sources in lists/sources.toml: breaks ties between equal scores."""
+    from screening.config import source_definitions
+
+    for i, d in enumerate(source_definitions()):
+        if d.id == source:
+            return i
+    return 1_000
+
+
+def _list_name(source: str) -> str:
+    from screening.config import source_definitions
+
+    for d in source_definitions():
+        if d.id == source:
+            return d.list_name
+    return source
+
+
+def explain_pairs(
+    q: Query, cand: IndexedName, pairs: Iterable[tuple[int, int, float]]
+) -> tuple[tuple[tuple[str, str, float], ...], tuple[str, ...], tuple[str, ...]]:
+    """Matched (query part, list part, similarity) and the unmatched parts on each side."""
+    matched = []
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    for i, j, sim in pairs:
+        matched.append((q.parts.tokens[i], cand.forms[j], round(sim, 3)))
+        used_q.add(i)
+        used_c.add(j)
+    uq = tuple(t for i, t in enumerate(q.parts.tokens) if i not in used_q)
+    uc = tuple(
+        t + ("" if r == ROLE_NONE else f" ({_ROLE_NAMES[r]})")
+        for j, (t, r) in enumerate(zip(cand.forms, cand.roles, strict=True))
+        if j not in used_c
+    )
+    return tuple(matched), uq, uc
+
+
+_ROLE_NAMES = {"s": "surname", "g": "given name", "m": "middle name"}

@@ -1,0 +1,167 @@
+"""Scoring one screened name against one list name.
+
+Plain code on plain tuples: this runs for every candidate of every query. Two comparisons are
+made and the higher wins:
+
+* **token alignment** — each part of the screened name is paired with at most one part of the
+  list name (exact, same given name under another transliteration, same phonetic key, or a
+  typo-level edit); the score is a weighted Dice coefficient in which each part counts by its
+  informativeness (rare surnames count much, "trading" or "al" little). Parts of the list name
+  that the screened name leaves out count less when they are middle names or patronymics of a
+  person, so "Sergei Shoigu" finds "SHOYGU, Sergey Kuzhugetovich".
+* **compact comparison** — the phonetic keys run together, compared with an edit ratio, for
+  names that were joined or split ("ALBASHAIR" / "AL BASHAIR").
+"""
+
+from __future__ import annotations
+
+from rapidfuzz.distance import Indel, JaroWinkler
+
+from screening.names.normalize import ROLE_GIVEN, ROLE_MIDDLE, ROLE_NONE, ROLE_SURNAME
+
+FIRST_LETTER_PENALTY = 0.05
+#: Similarity below which two parts are not paired at all.
+MIN_TOKEN_SIM = 0.78
+#: Weight of an unmatched list-name part, by role, relative to its full weight.
+UNMATCHED_WEIGHT = {ROLE_MIDDLE: 0.2, ROLE_GIVEN: 0.6, ROLE_SURNAME: 0.6}
+UNMATCHED_WEIGHT_DEFAULT = 0.8
+#: The compact comparison's score is discounted slightly: it knows less than the alignment.
+COMPACT_FACTOR = 0.97
+COMPACT_MIN = 0.9
+#: Similarity factor when both roles are known and a surname meets a given name.
+ROLE_MISMATCH_FACTOR = 0.75
+
+
+def token_similarity(qf: str, qk: str, cf: str, ck: str) -> tuple[float, str]:
+    """Similarity of two name parts (forms and phonetic keys) and how it was established."""
+    if qf == cf:
+        return 1.0, "exact"
+    if qk == ck:
+        return phonetic_similarity(qk), "phonetic"
+    lq, lc = len(qf), len(cf)
+    shorter, longer = (lq, lc) if lq <= lc else (lc, lq)
+    if shorter < 4 or shorter < 0.75 * longer:
+        return 0.0, ""
+    if not (qf.isalpha() and cf.isalpha()):
+        return 0.0, ""
+    s = max(Indel.normalized_similarity(qk, ck), Indel.normalized_similarity(qf, cf))
+    if shorter >= 5:
+        s = max(s, JaroWinkler.similarity(qf, cf) - 0.05)
+    if qf[0] != cf[0] and qk[0] != ck[0]:
+        s -= FIRST_LETTER_PENALTY  # typos rarely hit the first letter; other names often differ
+    if s < MIN_TOKEN_SIM:
+        return 0.0, ""
+    return s * 0.97, "fuzzy"
+
+
+def phonetic_similarity(key: str) -> float:
+    """Similarity of two different spellings with the same phonetic key."""
+    # Short names that sound alike are often different names (Yang / Jang).
+    return 0.96 if len(key) > 4 else 0.9
+
+
+def align(
+    q_forms: tuple[str, ...],
+    q_keys: tuple[str, ...],
+    q_weights: tuple[float, ...],
+    q_roles: tuple[str, ...],
+    q_maps: tuple[dict[str, float] | None, ...],
+    c_forms: tuple[str, ...],
+    c_keys: tuple[str, ...],
+    c_weights: tuple[float, ...],
+    c_roles: tuple[str, ...],
+    cache: dict[tuple[str, str], float],
+) -> tuple[float, list[tuple[int, int, float]]]:
+    """Weighted-Dice alignment score and the pairs (query index, list index, similarity).
+
+    ``q_maps[i]`` maps the phonetic keys similar to query part ``i`` to their similarity (as
+    found by the index); parts without a map (generic words) pair only when equal. Parts left
+    unpaired on both sides are then compared directly (typos the index did not see), with
+    ``cache`` holding those similarities for the query.
+    """
+    pairs: list[tuple[float, int, int]] = []
+    nc = len(c_forms)
+    for i, qf in enumerate(q_forms):
+        m = q_maps[i]
+        qk = q_keys[i]
+        qr = q_roles[i]
+        for j in range(nc):
+            cf = c_forms[j]
+            if cf == qf:
+                sim = 1.0
+            else:
+                ck = c_keys[j]
+                if ck == qk:
+                    sim = phonetic_similarity(qk)
+                elif m is None:
+                    continue
+                else:
+                    found = m.get(ck)
+                    if found is None:
+                        continue
+                    sim = found
+            if qr != ROLE_NONE:
+                cr = c_roles[j]
+                if cr != ROLE_NONE and (qr == ROLE_SURNAME) != (cr == ROLE_SURNAME):
+                    sim *= ROLE_MISMATCH_FACTOR  # a surname paired with a given name
+            pairs.append((sim, i, j))
+    pairs.sort(reverse=True)
+    used_q = 0
+    used_c = 0
+    chosen: list[tuple[int, int, float]] = []
+    num = 0.0
+    for sim, i, j in pairs:
+        bq = 1 << i
+        bc = 1 << j
+        if used_q & bq or used_c & bc:
+            continue
+        used_q |= bq
+        used_c |= bc
+        chosen.append((i, j, sim))
+        num += sim * (q_weights[i] + c_weights[j])
+    if chosen and len(chosen) < len(q_forms) and len(chosen) < nc:
+        extra: list[tuple[float, int, int]] = []
+        for i, qf in enumerate(q_forms):
+            if used_q & (1 << i) or q_maps[i] is None:
+                continue
+            for j in range(nc):
+                if used_c & (1 << j):
+                    continue
+                cf = c_forms[j]
+                cached = cache.get((qf, cf))
+                if cached is None:
+                    cached = token_similarity(qf, q_keys[i], cf, c_keys[j])[0]
+                    cache[(qf, cf)] = cached
+                if cached > 0.0:
+                    sim = cached
+                    extra.append((sim, i, j))
+        extra.sort(reverse=True)
+        for sim, i, j in extra:
+            bq = 1 << i
+            bc = 1 << j
+            if used_q & bq or used_c & bc:
+                continue
+            used_q |= bq
+            used_c |= bc
+            chosen.append((i, j, sim))
+            num += sim * (q_weights[i] + c_weights[j])
+    if not chosen:
+        return 0.0, []
+    den = sum(q_weights)
+    surname_matched = any(c_roles[j] == ROLE_SURNAME for _, j, _ in chosen)
+    for j, w in enumerate(c_weights):
+        if used_c & (1 << j):
+            den += w
+        elif surname_matched and c_roles[j] == ROLE_SURNAME:
+            den += w * UNMATCHED_WEIGHT[ROLE_MIDDLE]  # one of two surnames (Spanish usage)
+        else:
+            den += w * UNMATCHED_WEIGHT.get(c_roles[j], UNMATCHED_WEIGHT_DEFAULT)
+    return (num / den if den > 0 else 0.0), chosen
+
+
+def compact_similarity(q_compact: str, c_compact: str) -> float:
+    """Edit ratio of the run-together phonetic keys (joined / split words)."""
+    if len(q_compact) < 6 or len(c_compact) < 6:
+        return 0.0
+    s = Indel.normalized_similarity(q_compact, c_compact, score_cutoff=COMPACT_MIN)
+    return s * COMPACT_FACTOR if s >= COMPACT_MIN else 0.0
