@@ -32,7 +32,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -78,7 +77,7 @@ class SourceOutcome(BaseModel):
 
     source: str
     status: Literal["updated", "unchanged", "failed"]
-    #: Failure reason (one line), or a note on an update/unchanged ("not modified (HTTP 304)").
+    #: Failure reason (one line), or a note on an update/unchanged ("not modified, HTTP 304").
     message: str | None = None
     error: str | None = None  # the exception class of a failure: DownloadError, ParseError, ...
     #: The new snapshot (updated), or the current one (unchanged, or kept after a failure).
@@ -287,7 +286,6 @@ def _refresh_feed(
                 origin="download",
                 retrieved_at=retrieved_at,
                 url=_stored_url(base_url),
-                published_hint=_http_date(raw_files[s.file_names()[0]].last_modified),
                 current=current.get(s.id),
                 extra_seconds=fetch_share,
             )
@@ -317,12 +315,12 @@ def _not_modified(
     for s in group:
         snap = current[s.id]
         store.mark_checked(snap.id)
-        store.record_attempt(s.id, "unchanged", "not modified (HTTP 304)", snap.id)
+        store.record_attempt(s.id, "unchanged", "not modified, HTTP 304", snap.id)
         outcomes.append(
             SourceOutcome(
                 source=s.id,
                 status="unchanged",
-                message="not modified (HTTP 304)",
+                message="not modified, HTTP 304",
                 snapshot=snap,
                 previous_id=snap.id,
                 seconds=share,
@@ -409,7 +407,6 @@ def import_files(
                 origin="import",
                 retrieved_at=started,
                 url=None,
-                published_hint=None,
                 current=current.get(s.id),
             )
             for s in sources
@@ -488,7 +485,6 @@ def _ingest(
     origin: Origin,
     retrieved_at: datetime,
     url: str | None,
-    published_hint: datetime | None,
     current: SnapshotInfo | None,
     extra_seconds: float = 0.0,
 ) -> SourceOutcome:
@@ -499,13 +495,14 @@ def _ingest(
     mine = [raw_files[n] for n in names]
     try:
         if current is not None and current.origin != "seed" and _same_files(current, mine):
-            store.mark_checked(current.id)
-            note = f"same files as snapshot {current.id}"
-            store.record_attempt(source.id, "unchanged", note, current.id)
+            if origin == "download":  # the source still serves these files: not stale
+                store.mark_checked(current.id)
+            same = f"same files as snapshot {current.id}"
+            store.record_attempt(source.id, "unchanged", same, current.id)
             return SourceOutcome(
                 source=source.id,
                 status="unchanged",
-                message=note,
+                message=same,
                 snapshot=current,
                 previous_id=current.id,
                 seconds=time.perf_counter() - t0 + extra_seconds,
@@ -518,7 +515,7 @@ def _ingest(
             result.entries,
             origin=origin,
             retrieved_at=retrieved_at,
-            published_at=result.published_at or published_hint,
+            published_at=result.published_at,
             url=url,
             files=mine,
             skipped=result.skipped,
@@ -566,7 +563,7 @@ def _sniff(source: ListSource, files: Mapping[str, bytes]) -> None:
             raise ParseError(f"{name}: empty file", source=source.id)
         if head.startswith(_HTML_STARTS):
             raise ParseError(
-                f"{name}: got an HTML page instead of the list file (an error or block page?)",
+                f"{name}: got an HTML page (an error or block page?), not the list file",
                 source=source.id,
             )
 
@@ -663,16 +660,6 @@ def _stored_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-def _http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _now() -> datetime:

@@ -145,7 +145,7 @@ def test_304_on_every_file_is_unchanged(settings: Settings, mocked: responses.Re
         match=[matchers.header_matcher({"If-Modified-Since": "Fri, 03 May 2024 10:00:00 GMT"})],
     )
     again = refresh_sources(settings, [A]).outcome("fake_a")
-    assert (again.status, again.message) == ("unchanged", "not modified (HTTP 304)")
+    assert (again.status, again.message) == ("unchanged", "not modified, HTTP 304")
     assert again.snapshot == first.snapshot
     with Store.open(settings) as store:
         assert first.snapshot is not None
@@ -188,7 +188,7 @@ def test_same_bytes_without_validators_is_unchanged(
     ("kind", "expected"),
     [
         ("500", "EXTRA.CSV: HTTP 500 Internal Server Error (after 2 attempts)"),
-        ("html", "MAIN.CSV: got an HTML page instead of the list file"),
+        ("html", "MAIN.CSV: got an HTML page (an error or block page?), not the list file"),
         ("empty", "MAIN.CSV: empty file"),
         ("garbage", "MAIN.CSV: not a fake list (no header)"),
         ("half", "only 1 records (1 rows skipped), fewer than the 2 a complete fake_a list has"),
