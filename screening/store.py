@@ -276,6 +276,12 @@ class Store:
         return conn
 
     def _migrate(self) -> None:
+        try:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise self._error("cannot open the store", exc) from exc
+        if version == SCHEMA_VERSION:
+            return  # the usual case: no write transaction, so a read-only reader can open it
         with self._write("cannot initialise the store") as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
