@@ -24,8 +24,10 @@ file whose rows are mostly not in the expected layout.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -88,6 +90,28 @@ class OfacLegacySource(ListSource):
 
 def parse_legacy(files: Mapping[str, bytes], layout: LegacyLayout, *, source: str) -> ParseResult:
     """Parse one OFAC legacy download (file name -> raw bytes) into list entries."""
+    with _bulk_allocation():
+        return _parse_legacy(files, layout, source=source)
+
+
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a parse builds its ~10^5 objects.
+
+    None of them form reference cycles, yet each allocation burst triggers full collections
+    that re-scan everything already built: about a third of the SDN parse time. The collector
+    is re-enabled afterwards (only if it was enabled before).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _parse_legacy(files: Mapping[str, bytes], layout: LegacyLayout, *, source: str) -> ParseResult:
     result = ParseResult(entries=[])
     texts: dict[str, str] = {}
     for name in layout.files:
@@ -304,6 +328,8 @@ def _find(files: Mapping[str, bytes], name: str) -> bytes | None:
 
 def _value(field: str) -> str | None:
     """A field with OFAC's null marker and surrounding blanks removed; ``None`` when empty."""
+    if field == "-0- ":  # by far the most common value: skip the strip
+        return None
     value = field.strip()
     if not value or value == NULL:
         return None

@@ -222,7 +222,7 @@ _GENERIC_ID = re.compile(
     r"(?:\s*:)?\s+(?P<rest>[^\s,]*\d.*)$"
 )
 _ID_VALUE = re.compile(
-    r"^(?P<number>.+?)(?:\s*\((?P<country>[^()]+)\))?"
+    r"^(?P<number>.+?)(?:\s+\((?P<country>[^()]+)\))?"
     r"(?:,?\s+issued\s+(?P<issued>.+?))?(?:,?\s+expires\s+(?P<expires>.+?))?\.?$"
 )
 
@@ -289,7 +289,12 @@ def country_value(text: str) -> str:
 
 
 def parse_identifier(label_type: str, rest: str) -> Identifier | None:
-    """``rest`` is ``number [(country)] [issued date] [expires date]`` after a document label."""
+    """``rest`` is ``number [(country)] [issued date] [expires date]`` after a document label.
+
+    A parenthesis that names no country stays part of the number: ``818178-2 (Cali)`` is a
+    Colombian registry number of the Cali chamber, ``HRA 738077 (Stuttgart) (Germany)`` one
+    of the Stuttgart court register, in Germany.
+    """
     m = _ID_VALUE.match(rest.strip())
     if not m:
         return None
@@ -302,6 +307,8 @@ def parse_identifier(label_type: str, rest: str) -> Identifier | None:
             number = number[3:].strip()
     written = m["country"].strip() if m["country"] else None
     iso = (to_iso2(written) or to_iso2(_first_sentence(written))) if written else None
+    if written and iso is None:
+        number, written = f"{number} ({written})", None
     return Identifier(
         type=label_type,
         number=number,

@@ -152,3 +152,16 @@ def test_roles_and_notes_are_left_alone() -> None:
         "Member of the State Duma of the Federal Assembly; ICTY indictee; Doctor."
     )
     assert facts == parse_remarks(None)
+
+
+def test_parenthesis_that_is_no_country_stays_in_the_number() -> None:
+    # Real items of SDN.CSV: a Colombian chamber, a German court register, no space at all.
+    facts = parse_remarks(
+        "Matricula Mercantil No 818178-2 (Cali); Registration Number HRA 738077 (Stuttgart) "
+        "(Germany); Registration Number IT022428/2014(G)."
+    )
+    assert [(i.number, i.country, i.country_name) for i in facts.ids] == [
+        ("818178-2 (Cali)", None, None),
+        ("HRA 738077 (Stuttgart)", "DE", "Germany"),
+        ("IT022428/2014(G)", None, None),
+    ]
