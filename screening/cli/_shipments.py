@@ -55,7 +55,9 @@ def _error_record(exc: InputError) -> dict[str, Any]:
     return {"id": None, "error": str(exc)}
 
 
-def _render(result: ShipmentResult) -> list[str]:
+def _render(result: ShipmentResult, seen_warnings: set[str]) -> list[str]:
+    """A shipment's decision, findings, hits and new warnings (a warning already shown for an
+    earlier shipment, such as a stale list, is not repeated)."""
     n = len(result.findings)
     head = f"{result.shipment_id}  {result.decision.value.upper()}"
     if n:
@@ -74,7 +76,9 @@ def _render(result: ShipmentResult) -> list[str]:
             f"{best.matched_name!r} score {best.score:.2f}{more}"
         )
     for w in result.warnings:
-        lines.append(f"  warning: {w}")
+        if w not in seen_warnings:
+            seen_warnings.add(w)
+            lines.append(f"  warning: {w}")
     return lines
 
 
@@ -130,6 +134,7 @@ def shipment(
     counts = {d: 0 for d in Decision}
     rejected = 0
     snapshots: dict[tuple[str, int], str] = {}
+    seen_warnings: set[str] = set()
     out = _Output(output) if output is not None else None
     try:
         for item in load_shipments(file):
@@ -149,7 +154,7 @@ def shipment(
                     )
                 record = jsonable(result)
                 if not as_json:
-                    typer.echo("\n".join(_render(result)))
+                    typer.echo("\n".join(_render(result, seen_warnings)))
             if as_json:
                 typer.echo(json.dumps(record, ensure_ascii=False))
             if out is not None:

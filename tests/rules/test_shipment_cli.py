@@ -87,6 +87,7 @@ def test_the_sample_file_blocks_and_lists_every_finding() -> None:
     assert "6 shipment(s): 2 block, 2 review, 2 clear, 0 rejected — rules default 2026.11.22" in out
     assert "lists bis_entity_list #7 (2023-11-30, stale)" in out
     assert len(FakeScreener.opened) == 1
+    assert out.count("warning: bis_entity_list snapshot is stale") == 1  # shown once
 
 
 def test_csv_input_gives_the_same_json_as_json_input() -> None:
