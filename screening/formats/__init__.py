@@ -1,0 +1,1 @@
+"""Writers for results: JSON Lines, CSV (and HTML reports)."""

@@ -31,6 +31,7 @@ from screening.models import EntityType, ListEntry, Name, NameKind, SnapshotInfo
 from screening.names.knowledge import knowledge
 from screening.names.normalize import (
     ROLE_GIVEN,
+    ROLE_MIDDLE,
     ROLE_NONE,
     ROLE_SURNAME,
     NameParts,
@@ -142,6 +143,23 @@ def _is_low(form: str) -> bool:
     return fixed_weight(form) is not None
 
 
+#: Patronymics and their Turkic equivalents: middle names a screened name often leaves out.
+_PATRONYMIC = re.compile(
+    r"^[a-z]{3,}(?:ovich|evich|yevich|ievich|ich|ovna|evna|yevna|ievna|ichna)$|^(?:ogly|oglu|ugli|kyzy|qizi)$"
+)
+
+
+def _mark_patronymics(parts: NameParts) -> NameParts:
+    """Parts of a name with no known roles that are patronymics are middle names."""
+    if not parts.tokens or any(r != ROLE_NONE for r in parts.roles):
+        return parts
+    roles = tuple(
+        ROLE_MIDDLE if _PATRONYMIC.match(t) and i > 0 else r
+        for i, (t, r) in enumerate(zip(parts.tokens, parts.roles, strict=True))
+    )
+    return NameParts(parts.tokens, parts.legal, roles)
+
+
 def _has_cjk(text: str) -> bool:
     return any(0x2E80 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF for c in text)
 
@@ -202,11 +220,23 @@ class MatchIndex:
     # -- building -------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, data: Sequence[tuple[SnapshotInfo, Sequence[ListEntry]]]) -> MatchIndex:
+    def build(
+        cls,
+        data: Sequence[tuple[SnapshotInfo, Sequence[ListEntry]]],
+        *,
+        uniform_weights: bool = False,
+    ) -> MatchIndex:
+        """Index every name of every entry. ``uniform_weights``: every informative part
+        weighs 1 (for comparing two names with no list to tell rare from common parts)."""
         entries: list[EntryInfo] = []
         parsed: list[tuple[int, str, str, bool, NameParts, tuple[str, ...]]] = []
+        ids_by_source = {snap.source: {e.entry_id for e in items} for snap, items in data}
         for snap, items in data:
+            primary = _duplicate_of(snap.source)
+            shadow = ids_by_source.get(primary, set()) if primary else set()
             for e in items:
+                if e.entry_id in shadow:
+                    continue  # the same record on a list that takes precedence (SDN wins)
                 idx = len(entries)
                 entries.append(
                     EntryInfo(
@@ -234,6 +264,8 @@ class MatchIndex:
                         if not parts.tokens or parts.tokens in seen:
                             continue
                         seen.add(parts.tokens)
+                        if person is not False:
+                            parts = _mark_patronymics(parts)
                         forms = tuple(comparison_form(t, person) for t in parts.tokens)
                         parsed.append((idx, text, kind.value, weak, parts, forms))
 
@@ -247,6 +279,8 @@ class MatchIndex:
             fixed = fixed_weight(form)
             if fixed is not None:
                 return fixed
+            if uniform_weights:
+                return 1.0
             idf = math.log((total + 1) / (df.get(form, 0) + 1)) / log_total
             return max(MIN_WEIGHT, idf)
 
@@ -645,6 +679,16 @@ def _typo_vocabulary_match(token: str) -> tuple[str, float] | None:
         token, _TYPO_VOCABULARY, scorer=Indel.normalized_similarity, score_cutoff=0.85
     )
     return (hit[0], hit[1]) if hit else None
+
+
+def _duplicate_of(source: str) -> str | None:
+    """The source whose records take precedence over equal ids in ``source``, if any."""
+    from screening.config import source_definitions
+
+    for d in source_definitions():
+        if d.id == source:
+            return d.options.get("duplicate_of")
+    return None
 
 
 def _source_rank(source: str) -> int:

@@ -1,0 +1,537 @@
+"""The Screener: current list snapshots + their name index -> screening results.
+
+What the CLI, the HTTP service and an ERP integration all call::
+
+    from screening import Screener
+    screener = Screener.open()              # current snapshots; index cached on disk
+    result = screener.screen("Rosoboronexport", country="RU")
+    for hit in result.hits:
+        print(hit.score, hit.source, hit.entry_id, hit.matched_name)
+
+Batch screening is a pure function of (index, rows): :func:`screen_rows` needs nothing but a
+``MatchIndex`` (picklable, so a worker process on another machine can hold one) and the rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from screening.config import Settings, load_settings
+from screening.countries import to_iso2
+from screening.errors import InputError
+from screening.matching.index import INDEX_FORMAT, Candidate, MatchIndex, Query, explain_pairs
+from screening.models import (
+    EntityType,
+    Hit,
+    NameKind,
+    ScoreExplanation,
+    ScreeningResult,
+    SnapshotInfo,
+    SnapshotRef,
+)
+from screening.names.knowledge import knowledge
+
+if TYPE_CHECKING:
+    from screening.rules.result import ShipmentResult
+    from screening.rules.ruleset import RuleSet
+    from screening.shipments import Shipment
+
+__all__ = [
+    "BatchRow",
+    "RejectedRow",
+    "BatchResult",
+    "Comparison",
+    "Screener",
+    "compare",
+    "parse_kind",
+    "screen_rows",
+]
+
+#: Names longer than this are rejected rather than screened (no real name is this long).
+MAX_NAME_LENGTH = 1000
+
+_KIND_ALIASES = {
+    "person": EntityType.PERSON,
+    "individual": EntityType.PERSON,
+    "people": EntityType.PERSON,
+    "natural person": EntityType.PERSON,
+    "organization": EntityType.ORGANIZATION,
+    "organisation": EntityType.ORGANIZATION,
+    "entity": EntityType.ORGANIZATION,
+    "company": EntityType.ORGANIZATION,
+    "business": EntityType.ORGANIZATION,
+    "legal person": EntityType.ORGANIZATION,
+    "vessel": EntityType.VESSEL,
+    "ship": EntityType.VESSEL,
+    "aircraft": EntityType.AIRCRAFT,
+    "unknown": EntityType.UNKNOWN,
+}
+
+
+def parse_kind(value: str | EntityType | None) -> EntityType | None:
+    """``"person"``, ``"Individual"``, ``"company"``... -> EntityType; blank -> None."""
+    if value is None or isinstance(value, EntityType):
+        return value
+    text = " ".join(value.strip().casefold().replace("_", " ").split())
+    if not text:
+        return None
+    kind = _KIND_ALIASES.get(text)
+    if kind is None:
+        raise InputError(f"unknown type {value!r} (use person, organization, vessel or aircraft)")
+    return kind
+
+
+class BatchRow(BaseModel):
+    """One counterparty to screen in a batch. Extra fields are kept as they came."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    id: str
+    name: str
+    country: str | None = None
+    type: str | None = None
+
+
+class RejectedRow(BaseModel):
+    """A row of an input file that cannot be screened, kept in its place in the output."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    line: int
+    message: str
+
+
+class BatchResult(BaseModel):
+    """The result of one batch row: its hits, or the reason it could not be screened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    country: str | None = None
+    type: str | None = None
+    hits: tuple[Hit, ...] = ()
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Comparison(BaseModel):
+    """How two names compare (``screening compare``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name_a: str
+    name_b: str
+    score: float
+    match: bool
+    threshold: float
+    explanation: ScoreExplanation | None = None
+
+
+# -- the pure core: (index, query) -> hits ---------------------------------------------------
+
+
+def _check_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise InputError("name must be text")
+    text = name.strip()
+    if not text:
+        raise InputError("name is empty")
+    if len(text) > MAX_NAME_LENGTH:
+        raise InputError(f"name is longer than {MAX_NAME_LENGTH} characters ({len(text)})")
+    return text
+
+
+def _resolve(
+    country: str | None, kind: str | EntityType | None
+) -> tuple[str | None, EntityType | None, list[str]]:
+    """Country and type of a query; unusable values become warnings, not failures: the name
+    is still screened (without them the screening is only broader)."""
+    warnings = []
+    iso: str | None = None
+    if country is not None and country.strip():
+        iso = to_iso2(country)
+        if iso is None:
+            warnings.append(f"country {country!r} not recognised; screened without it")
+    parsed: EntityType | None = None
+    try:
+        parsed = parse_kind(kind)
+    except InputError as exc:
+        warnings.append(f"{exc}; screened without a type")
+    return iso, parsed, warnings
+
+
+def to_hit(index: MatchIndex, q: Query, c: Candidate) -> Hit:
+    matched, uq, uc = explain_pairs(q, c.name, c.pairs)
+    return Hit(
+        source=c.entry.source,
+        entry_id=c.entry.entry_id,
+        list_name=c.entry.list_name,
+        matched_name=c.name.name,
+        matched_name_kind=NameKind(c.name.kind),
+        matched_name_weak=c.name.weak,
+        primary_name=c.entry.primary_name,
+        score=c.score,
+        entity_type=EntityType(c.entry.type),
+        programs=c.entry.programs,
+        countries=c.entry.countries,
+        snapshot_id=c.entry.snapshot_id,
+        explanation=ScoreExplanation(
+            method=c.method,
+            query_normalized=" ".join(q.parts.tokens),
+            candidate_normalized=" ".join(c.name.forms),
+            matched_tokens=matched,
+            unmatched_query_tokens=uq,
+            unmatched_candidate_tokens=uc,
+            adjustments=c.adjustments,
+            components={"name_score": round(c.raw, 4), "final": c.score},
+        ),
+    )
+
+
+def screen_name(
+    index: MatchIndex,
+    name: str,
+    *,
+    country: str | None = None,
+    kind: str | EntityType | None = None,
+    threshold: float,
+    limit: int = 10,
+) -> tuple[tuple[Hit, ...], tuple[str, ...]]:
+    """Hits at or above ``threshold`` (best first) and warnings about the query."""
+    text = _check_name(name)
+    iso, parsed, warnings = _resolve(country, kind)
+    q = index.prepare(text, parsed)
+    if not q.forms:
+        raise InputError("name has no letters or digits to screen")
+    found = index.score_query(q, threshold=threshold, country=iso, limit=limit)
+    return tuple(to_hit(index, q, c) for c in found), tuple(warnings)
+
+
+def screen_rows(
+    index: MatchIndex,
+    rows: Iterable[BatchRow | RejectedRow],
+    *,
+    threshold: float,
+    limit: int = 10,
+) -> Iterator[BatchResult]:
+    """Screen rows against an index: a pure function, safe to run in a worker process.
+    One result per row, in order; a rejected row's result carries its error."""
+    for row in rows:
+        if isinstance(row, RejectedRow):
+            yield BatchResult(id=row.id, name="", error=f"line {row.line}: {row.message}")
+            continue
+        extra = dict(row.model_extra or {})
+        try:
+            hits, warnings = screen_name(
+                index,
+                row.name,
+                country=row.country,
+                kind=row.type,
+                threshold=threshold,
+                limit=limit,
+            )
+        except InputError as exc:
+            yield BatchResult(
+                id=row.id,
+                name=row.name[:200],
+                country=row.country,
+                type=row.type,
+                error=str(exc),
+                extra=extra,
+            )
+            continue
+        yield BatchResult(
+            id=row.id,
+            name=row.name,
+            country=row.country,
+            type=row.type,
+            hits=hits,
+            warnings=warnings,
+            extra=extra,
+        )
+
+
+# Worker processes of a parallel batch hold one index each, loaded once.
+_WORKER_INDEX: MatchIndex | None = None
+
+
+def _worker_init(path: str) -> None:
+    global _WORKER_INDEX
+    _WORKER_INDEX = MatchIndex.load(Path(path))
+
+
+def _worker_screen(args: tuple[list[BatchRow | RejectedRow], float, int]) -> list[BatchResult]:
+    rows, threshold, limit = args
+    if _WORKER_INDEX is None:  # pragma: no cover - the initializer failed to load
+        raise RuntimeError("worker has no index")
+    return list(screen_rows(_WORKER_INDEX, rows, threshold=threshold, limit=limit))
+
+
+# -- the Screener ----------------------------------------------------------------------------
+
+
+class Screener:
+    """Loads the current snapshots of the enabled sources once and screens many names."""
+
+    def __init__(
+        self,
+        index: MatchIndex,
+        *,
+        settings: Settings | None = None,
+        threshold: float | None = None,
+        index_path: Path | None = None,
+        warnings: Sequence[str] = (),
+    ) -> None:
+        self.index = index
+        self.settings = settings
+        self.threshold = (
+            threshold if threshold is not None else (settings.threshold if settings else 0.85)
+        )
+        self.index_path = index_path
+        self._load_warnings = tuple(warnings)
+
+    # -- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        sources: Sequence[str] | None = None,
+        threshold: float | None = None,
+    ) -> Screener:
+        """The current snapshots of the enabled sources (seeded on first use), and their
+        name index, from the cache under the data directory or built once and cached."""
+        from screening.seed import ensure_seeds
+        from screening.store import Store
+
+        settings = settings or load_settings()
+        wanted = list(sources) if sources else [d.id for d in settings.enabled_sources()]
+        warnings: list[str] = []
+        with Store.open(settings) as store:
+            ensure_seeds(store, settings)
+            current = store.current()
+            snaps = [current[s] for s in wanted if s in current]
+            for s in wanted:
+                if s not in current:
+                    warnings.append(f"{s}: no snapshot stored; run `screening refresh {s}`")
+            path = _index_path(settings, snaps)
+            index = MatchIndex.load(path)
+            if index is None or {s.id for s in index.snapshots} != {s.id for s in snaps}:
+                data = store.read_current([s.source for s in snaps])
+                pairs = [data[s.source] for s in snaps if s.source in data]
+                index = MatchIndex.build(pairs)
+                path = _index_path(settings, [info for info, _ in pairs])
+                _save_index(index, path)
+        return cls(
+            index, settings=settings, threshold=threshold, index_path=path, warnings=warnings
+        )
+
+    @classmethod
+    def from_entries(
+        cls,
+        data: Sequence[tuple[SnapshotInfo, Sequence[Any]]],
+        *,
+        threshold: float = 0.85,
+    ) -> Screener:
+        """A screener over entries held in memory (tests, one-off lists)."""
+        return cls(MatchIndex.build(data), threshold=threshold)
+
+    # -- results --------------------------------------------------------------------------
+
+    def snapshot_refs(self, now: datetime | None = None) -> tuple[SnapshotRef, ...]:
+        now = now or datetime.now(UTC)
+        max_age = self.settings.max_age_days if self.settings else 7.0
+        refs = []
+        for s in self.index.snapshots:
+            age_days = (now - s.as_of).total_seconds() / 86400
+            refs.append(
+                SnapshotRef(
+                    source=s.source,
+                    snapshot_id=s.id,
+                    as_of=s.as_of,
+                    sha256=s.sha256,
+                    origin=s.origin,
+                    stale=s.is_seed or age_days > max_age,
+                )
+            )
+        return tuple(refs)
+
+    def list_warnings(self, now: datetime | None = None) -> tuple[str, ...]:
+        """Warnings about the lists screened against: seed or stale snapshots, missing lists."""
+        out = list(self._load_warnings)
+        refs = self.snapshot_refs(now)
+        seeds = [r for r in refs if r.origin == "seed"]
+        if seeds:
+            names = ", ".join(f"{r.source} {r.as_of.date().isoformat()}" for r in seeds)
+            out.append(
+                f"screened against the bundled seed snapshots ({names}), not current data; "
+                "run `screening refresh`"
+            )
+        for ref in refs:
+            if ref.stale and ref.origin != "seed":
+                day = ref.as_of.date().isoformat()
+                out.append(f"{ref.source}: snapshot of {day} is stale; run `screening refresh`")
+        return tuple(out)
+
+    def screen(
+        self,
+        name: str,
+        country: str | None = None,
+        kind: str | EntityType | None = None,
+        *,
+        threshold: float | None = None,
+        limit: int = 10,
+    ) -> ScreeningResult:
+        """Screen one name. Raises :class:`InputError` for an empty or absurd name."""
+        th = self.threshold if threshold is None else _check_threshold(threshold)
+        hits, warnings = screen_name(
+            self.index, name, country=country, kind=kind, threshold=th, limit=limit
+        )
+        iso, parsed, _ = _resolve(country, kind)
+        return ScreeningResult(
+            query=name,
+            country=iso,
+            type=parsed,
+            threshold=th,
+            hits=hits,
+            snapshots=self.snapshot_refs(),
+            warnings=(*warnings, *self.list_warnings()),
+        )
+
+    def screen_many(
+        self,
+        rows: Iterable[BatchRow | RejectedRow | dict[str, Any]],
+        *,
+        threshold: float | None = None,
+        limit: int = 10,
+        workers: int = 1,
+        chunk_size: int = 256,
+    ) -> Iterator[BatchResult]:
+        """Screen rows in order. With ``workers`` > 1 the rows are spread over worker
+        processes (each loads the cached index once); results still come in input order."""
+        th = self.threshold if threshold is None else _check_threshold(threshold)
+        batch_rows = (
+            r if isinstance(r, BatchRow | RejectedRow) else BatchRow.model_validate(r) for r in rows
+        )
+        if workers <= 1 or self.index_path is None or not self.index_path.exists():
+            yield from screen_rows(self.index, batch_rows, threshold=th, limit=limit)
+            return
+        chunks = _chunks(batch_rows, chunk_size)
+        with ProcessPoolExecutor(
+            max_workers=workers, initializer=_worker_init, initargs=(str(self.index_path),)
+        ) as pool:
+            for results in pool.map(_worker_screen, ((c, th, limit) for c in chunks), chunksize=1):
+                yield from results
+
+    def screen_shipment(self, shipment: Shipment, ruleset: RuleSet | None = None) -> ShipmentResult:
+        """Screen a shipment: every party's name and the route and goods rules."""
+        from screening.rules.engine import evaluate_shipment
+        from screening.rules.ruleset import load_ruleset
+        from screening.shipments import Party
+
+        rules = ruleset or load_ruleset()
+
+        def screen_party(party: Party) -> ScreeningResult:
+            return self.screen(party.name or "", country=party.country, kind=party.type)
+
+        return evaluate_shipment(shipment, rules, screen_party)
+
+
+def _check_threshold(value: float) -> float:
+    if not 0.0 < value <= 1.0:
+        raise InputError(f"threshold must be in (0, 1], not {value}")
+    return value
+
+
+def _chunks(
+    rows: Iterator[BatchRow | RejectedRow], size: int
+) -> Iterator[list[BatchRow | RejectedRow]]:
+    chunk: list[BatchRow | RejectedRow] = []
+    for r in rows:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _index_path(settings: Settings, snaps: Sequence[SnapshotInfo]) -> Path:
+    h = hashlib.sha256(f"{INDEX_FORMAT}|{knowledge().version}".encode())
+    for s in sorted(snaps, key=lambda s: s.id):
+        h.update(f"|{s.source}:{s.id}:{s.sha256}".encode())
+    return settings.home / "index" / f"names-{h.hexdigest()[:24]}.pickle"
+
+
+def _save_index(index: MatchIndex, path: Path) -> None:
+    """Cache the index; drop indexes of older snapshot sets. A cache that cannot be written
+    (read-only data directory) only costs the next command a rebuild."""
+    try:
+        index.save(path)
+    except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
+        return
+    for old in path.parent.glob("names-*.pickle"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def compare(
+    name_a: str,
+    name_b: str,
+    kind: str | EntityType | None = None,
+    *,
+    threshold: float = 0.85,
+) -> Comparison:
+    """Compare two names as the screener would compare a query with a listed name (every
+    part weighted alike, as there is no list to tell common from rare parts)."""
+    from screening.models import ListEntry
+
+    a = _check_name(name_a)
+    b = _check_name(name_b)
+    parsed = parse_kind(kind)
+    listed_type = parsed or EntityType.UNKNOWN
+    if parsed is None and _looks_like_listed_person(b):
+        listed_type = EntityType.PERSON  # written as lists write persons: "SURNAME, Given"
+    entry = ListEntry(source="compare", entry_id="b", name=b, type=listed_type)
+    now = datetime.now(UTC)
+    snap = SnapshotInfo(
+        id=0, source="compare", created_at=now, retrieved_at=now, origin="import", record_count=1
+    )
+    index = MatchIndex.build([(snap, [entry])], uniform_weights=True)
+    q = index.prepare(a, parsed)
+    found = index.score_query(q, threshold=0.0, limit=1) if q.forms else []
+    if not found:
+        return Comparison(name_a=a, name_b=b, score=0.0, match=False, threshold=threshold)
+    hit = to_hit(index, q, found[0])
+    return Comparison(
+        name_a=a,
+        name_b=b,
+        score=hit.score,
+        match=hit.score >= threshold,
+        threshold=threshold,
+        explanation=hit.explanation,
+    )
+
+
+def _looks_like_listed_person(name: str) -> bool:
+    from screening.names.normalize import parse_name
+
+    if name.count(",") != 1:
+        return False
+    return not parse_name(name, person=False).legal
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
