@@ -11,21 +11,24 @@ done.
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 import pickle
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from screening.errors import StoreError
+from screening._resources import lists_path
+from screening.errors import ConfigError, StoreError
 from screening.matching.score import align, compact_similarity, token_similarity
 from screening.models import EntityType, ListEntry, Name, NameKind, SnapshotInfo
 from screening.names.knowledge import knowledge
@@ -41,7 +44,7 @@ from screening.names.normalize import (
 from screening.names.phonetic import deletions, phonetic_key, skeleton
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -149,6 +152,69 @@ _PATRONYMIC = re.compile(
 )
 
 
+def _person_flag(entry: ListEntry) -> bool | None:
+    """True for persons, False for organisations, vessels and aircraft, None when unknown."""
+    if entry.type is EntityType.PERSON:
+        return True
+    if entry.type is EntityType.UNKNOWN:
+        return None
+    return False
+
+
+def listed_names(entry: ListEntry) -> Iterator[tuple[str, NameKind, bool, NameParts]]:
+    """Every distinct name of a list entry as the matcher sees it: (text, kind, weak, parts)."""
+    person = _person_flag(entry)
+    seen: set[tuple[str, ...]] = set()
+    for listed in entry.names():
+        for text, kind, weak in _name_variants(listed):
+            parts = parse_name(text, person=person, listed=True)
+            if not parts.tokens or parts.tokens in seen:
+                continue
+            seen.add(parts.tokens)
+            if person is not False:
+                parts = _mark_patronymics(parts)
+            yield text, kind, weak, parts
+
+
+class NameFrequencies:
+    """How many list names each name part appears in (``lists/name_frequencies.tsv.gz``),
+    frozen so that a score never depends on the rest of a list."""
+
+    def __init__(self, total: int, df: dict[str, int]) -> None:
+        self.total = total
+        self.df = df
+        self._log_total = math.log(total + 2)
+
+    def weight(self, form: str) -> float:
+        """Inverse document frequency scaled to (0, 1]: 1 for a part on no list name."""
+        idf = math.log((self.total + 2) / (self.df.get(form, 0) + 1)) / self._log_total
+        return max(MIN_WEIGHT, idf)
+
+
+@cache
+def name_frequencies() -> NameFrequencies:
+    path = lists_path("name_frequencies.tsv.gz")
+    raw: Counter[str] = Counter()
+    total = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for line in f:
+                token, _, count = line.rstrip("\n").partition("\t")
+                if token == "#names":
+                    total = int(count)
+                elif token and not token.startswith("#"):
+                    raw[token] += int(count)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: cannot read name frequencies: {exc}") from exc
+    given = knowledge().given_name
+    df: Counter[str] = Counter(raw)
+    for token, n in raw.items():  # spellings of one given name count together
+        canonical = given.get(token)
+        if canonical is not None and canonical != token:
+            df[canonical] += n
+    return NameFrequencies(max(total, 1), dict(df))
+
+
 def _mark_patronymics(parts: NameParts) -> NameParts:
     """Parts of a name with no known roles that are patronymics are middle names."""
     if not parts.tokens or any(r != ROLE_NONE for r in parts.roles):
@@ -250,30 +316,12 @@ class MatchIndex:
                         snap.id,
                     )
                 )
-                person: bool | None
-                if e.type is EntityType.PERSON:
-                    person = True
-                elif e.type is EntityType.UNKNOWN:
-                    person = None
-                else:
-                    person = False
-                seen: set[tuple[str, ...]] = set()
-                for listed in e.names():
-                    for text, kind, weak in _name_variants(listed):
-                        parts = parse_name(text, person=person, listed=True)
-                        if not parts.tokens or parts.tokens in seen:
-                            continue
-                        seen.add(parts.tokens)
-                        if person is not False:
-                            parts = _mark_patronymics(parts)
-                        forms = tuple(comparison_form(t, person) for t in parts.tokens)
-                        parsed.append((idx, text, kind.value, weak, parts, forms))
+                person = _person_flag(e)
+                for text, kind, weak, parts in listed_names(e):
+                    forms = tuple(comparison_form(t, person) for t in parts.tokens)
+                    parsed.append((idx, text, kind.value, weak, parts, forms))
 
-        df: Counter[str] = Counter()
-        for *_, forms in parsed:
-            df.update(set(forms))
-        total = len(parsed) + 1
-        log_total = math.log(total + 1)
+        frequencies = name_frequencies()
 
         def weight(form: str) -> float:
             fixed = fixed_weight(form)
@@ -281,10 +329,9 @@ class MatchIndex:
                 return fixed
             if uniform_weights:
                 return 1.0
-            idf = math.log((total + 1) / (df.get(form, 0) + 1)) / log_total
-            return max(MIN_WEIGHT, idf)
+            return frequencies.weight(form)
 
-        form_weight = {f: weight(f) for f in df}
+        form_weight = {f: weight(f) for *_, forms in parsed for f in forms}
         names: list[IndexedName] = []
         post: defaultdict[str, set[int]] = defaultdict(set)
         key_weight: dict[str, float] = {}
