@@ -18,7 +18,7 @@ import pickle
 import re
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -291,18 +291,26 @@ class MatchIndex:
         data: Sequence[tuple[SnapshotInfo, Sequence[ListEntry]]],
         *,
         uniform_weights: bool = False,
+        only: Mapping[str, Container[str]] | None = None,
     ) -> MatchIndex:
-        """Index every name of every entry. ``uniform_weights``: every informative part
-        weighs 1 (for comparing two names with no list to tell rare from common parts)."""
+        """Index every name of every entry.
+
+        ``only``: index just these entry ids per source (e.g. the entries a refresh added or
+        changed, for delta re-screening); scores against them equal those of a full index.
+        ``uniform_weights``: every informative part weighs 1 (for comparing two names with no
+        list to tell rare from common parts)."""
         entries: list[EntryInfo] = []
         parsed: list[tuple[int, str, str, bool, NameParts, tuple[str, ...]]] = []
         ids_by_source = {snap.source: {e.entry_id for e in items} for snap, items in data}
         for snap, items in data:
             primary = _duplicate_of(snap.source)
             shadow = ids_by_source.get(primary, set()) if primary else set()
+            wanted = None if only is None else only.get(snap.source, ())
             for e in items:
                 if e.entry_id in shadow:
                     continue  # the same record on a list that takes precedence (SDN wins)
+                if wanted is not None and e.entry_id not in wanted:
+                    continue
                 idx = len(entries)
                 entries.append(
                     EntryInfo(
