@@ -549,7 +549,6 @@ def _same_files(current: SnapshotInfo, files: Sequence[RawFile]) -> bool:
     return bool(new) and old == new
 
 
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b'<?xml version="1.0"?><html')
 
 
 def _sniff(source: ListSource, files: Mapping[str, bytes]) -> None:
@@ -561,7 +560,7 @@ def _sniff(source: ListSource, files: Mapping[str, bytes]) -> None:
         head = blob[:2048].lstrip(b"\xef\xbb\xbf \t\r\n\x1a").lower()
         if not head.strip():
             raise ParseError(f"{name}: empty file", source=source.id)
-        if head.startswith(_HTML_STARTS):
+        if head.startswith(b"<") and (b"<html" in head or b"<!doctype html" in head):
             raise ParseError(
                 f"{name}: got an HTML page (an error or block page?), not the list file",
                 source=source.id,

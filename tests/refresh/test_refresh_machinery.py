@@ -189,6 +189,7 @@ def test_same_bytes_without_validators_is_unchanged(
     [
         ("500", "EXTRA.CSV: HTTP 500 Internal Server Error (after 2 attempts)"),
         ("html", "MAIN.CSV: got an HTML page (an error or block page?), not the list file"),
+        ("xhtml", "MAIN.CSV: got an HTML page (an error or block page?), not the list file"),
         ("empty", "MAIN.CSV: empty file"),
         ("garbage", "MAIN.CSV: not a fake list (no header)"),
         ("half", "only 1 records (1 rows skipped), fewer than the 2 a complete fake_a list has"),
@@ -204,6 +205,7 @@ def test_a_bad_download_keeps_the_last_good_snapshot(
     full = main_csv(3)
     bad = {
         "html": b"<!DOCTYPE html>\n<html><body>Service unavailable</body></html>",
+        "xhtml": b'<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml">503</html>',
         "empty": b"",
         "garbage": b"\x00\x01binary",
         "half": full[: len(full) // 2],
