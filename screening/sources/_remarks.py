@@ -272,14 +272,19 @@ def parse_remarks(remarks: str | None, known_names: Container[str] = frozenset()
     facts = RemarkFacts()
     if not remarks:
         return facts
-    aside = False
-    for item in split_items(remarks, known_names):
-        # "(Following data derived from an Eritrean passport ...: Alt. DOB: ...; ...)" restates
-        # other items in another grammar: it stays in the remarks text, unparsed.
-        if aside or (item.startswith("(") and ")" not in item):
-            aside = not item.endswith(")")
-            continue
+    items = split_items(remarks, known_names)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item.startswith("(") and ")" not in item:
+            # "(Following data derived from an Eritrean passport ...: Alt. DOB: ...; ...)"
+            # restates other items in another grammar: it stays in the text, unparsed.
+            end = next((j for j in range(i + 1, len(items)) if items[j].endswith(")")), None)
+            if end is not None:
+                i = end + 1
+                continue
         _parse_item(item, facts)
+        i += 1
     return facts
 
 

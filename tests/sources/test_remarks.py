@@ -165,3 +165,10 @@ def test_parenthesis_that_is_no_country_stays_in_the_number() -> None:
         ("HRA 738077 (Stuttgart)", "DE", "Germany"),
         ("IT022428/2014(G)", None, None),
     ]
+
+
+def test_unclosed_parenthesis_does_not_hide_the_rest() -> None:
+    facts = parse_remarks("(note without end; DOB 1969; Gender Male; a.k.a. 'ABU ALI'.")
+    assert facts.dates_of_birth == ["1969"]
+    assert facts.gender == "male"
+    assert [a.name for a in facts.weak_aliases] == ["ABU ALI"]
