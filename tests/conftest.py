@@ -5,37 +5,21 @@ Tests never depend on ../shared: the real files they need are in seeds/ and test
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import responses
 
-REPO = Path(__file__).resolve().parent.parent
-SEEDS = REPO / "seeds"
-FIXTURES = REPO / "tests" / "fixtures"
+if TYPE_CHECKING:
+    from screening.screener import Screener
 
+from support import FIXTURES, REPO, SEEDS, official_files, read_gz, real_file, serve
 
-def read_gz(path: Path | str) -> bytes:
-    """The decompressed bytes of a ``.gz`` file (seeds and fixtures are stored gzipped)."""
-    return gzip.decompress(Path(path).read_bytes())
-
-
-def real_file(relative: str) -> bytes:
-    """A real list file by path under seeds/ or tests/fixtures/, decompressed if gzipped.
-
-    ``real_file("ofac_sdn/2023-12-28/SDN.CSV")`` finds ``seeds/ofac_sdn/2023-12-28/SDN.CSV.gz``.
-    """
-    for base in (SEEDS, FIXTURES):
-        for candidate in (base / relative, base / f"{relative}.gz"):
-            if candidate.is_file():
-                data = candidate.read_bytes()
-                return gzip.decompress(data) if candidate.suffix == ".gz" else data
-    raise FileNotFoundError(relative)
+__all__ = ["FIXTURES", "REPO", "SEEDS", "official_files", "read_gz", "real_file", "serve"]
 
 
 @pytest.fixture
@@ -83,32 +67,6 @@ def mocked_http() -> Iterator[responses.RequestsMock]:
         yield rsps
 
 
-def official_files() -> dict[str, bytes]:
-    """Official download URL -> the real file bundled as its seed (decompressed)."""
-    from screening.config import source_definitions
-
-    out: dict[str, bytes] = {}
-    for d in source_definitions():
-        if not d.seed:
-            continue
-        if d.files:
-            urls = {name: d.url + name for name in d.files}
-        else:
-            urls = {d.url.rsplit("/", 1)[-1]: d.url}
-        for name, url in urls.items():
-            out[url] = read_gz(SEEDS / d.seed / f"{name}.gz")
-    return out
-
-
-def serve(mocked: responses.RequestsMock, url: str, body: bytes, **kw: object) -> None:
-    """Serve ``body`` at ``url`` with an ETag and a Last-Modified, replacing any earlier body."""
-    headers = {
-        "ETag": '"' + hashlib.sha256(body).hexdigest()[:16] + '"',
-        "Last-Modified": "Fri, 03 May 2024 10:00:00 GMT",
-    }
-    mocked.upsert(responses.GET, url, body=body, headers=headers, **kw)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def lists_online(mocked_http: responses.RequestsMock) -> dict[str, bytes]:
     """Every official list URL answers with the real bundled file (the seed's)."""
@@ -116,3 +74,31 @@ def lists_online(mocked_http: responses.RequestsMock) -> dict[str, bytes]:
     for url, body in files.items():
         serve(mocked_http, url, body)
     return files
+
+
+@pytest.fixture(scope="session")
+def screener_home(tmp_path_factory: pytest.TempPathFactory, seeded_db: Path) -> Path:
+    """A data directory with the seed snapshots and their cached name index (built once)."""
+    from screening.config import load_settings
+    from screening.screener import Screener
+
+    path = tmp_path_factory.mktemp("screener-home")
+    shutil.copy2(seeded_db, path / seeded_db.name)
+    Screener.open(load_settings(home=path, environ={}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def screener(screener_home: Path) -> Screener:
+    """A Screener over the seed snapshots (shared by the tests; do not mutate)."""
+    from screening.config import load_settings
+    from screening.screener import Screener
+
+    return Screener.open(load_settings(home=screener_home, environ={}))
+
+
+@pytest.fixture
+def screened_home(home: Path, screener_home: Path) -> Path:
+    """``home`` holding a copy of the seeded store and its cached name index."""
+    shutil.copytree(screener_home, home)
+    return home

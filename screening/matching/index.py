@@ -44,7 +44,7 @@ from screening.names.normalize import (
 from screening.names.phonetic import deletions, phonetic_key, skeleton
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12

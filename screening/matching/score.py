@@ -28,6 +28,7 @@ UNMATCHED_WEIGHT_DEFAULT = 0.8
 #: The compact comparison's score is discounted slightly: it knows less than the alignment.
 COMPACT_FACTOR = 0.97
 COMPACT_MIN = 0.9
+COMPACT_MIN_LENGTH_RATIO = 0.92
 #: Similarity factor when both roles are known and a surname meets a given name.
 ROLE_MISMATCH_FACTOR = 0.75
 
@@ -161,7 +162,8 @@ def align(
 
 def compact_similarity(q_compact: str, c_compact: str) -> float:
     """Edit ratio of the run-together phonetic keys (joined / split words)."""
-    if len(q_compact) < 6 or len(c_compact) < 6:
-        return 0.0
+    lq, lc = len(q_compact), len(c_compact)
+    if lq < 6 or lc < 6 or min(lq, lc) < COMPACT_MIN_LENGTH_RATIO * max(lq, lc):
+        return 0.0  # joined or split words keep their letters: the lengths stay close
     s = Indel.normalized_similarity(q_compact, c_compact, score_cutoff=COMPACT_MIN)
     return s * COMPACT_FACTOR if s >= COMPACT_MIN else 0.0

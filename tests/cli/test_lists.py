@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import responses
-from conftest import SEEDS, read_gz
+from support import SEEDS, read_gz
 from typer.testing import CliRunner
 
 from screening.cli import ExitCode, app

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 import responses
-from conftest import FIXTURES, SEEDS, read_gz, serve
 from responses import matchers
+from support import FIXTURES, SEEDS, read_gz, serve
 
 from screening.config import Settings, get_source_definition, load_settings
 from screening.errors import InputError

@@ -1,0 +1,147 @@
+"""Real listed names behind the spellings people write, and names that must not alert.
+
+Every positive is a real entry of the bundled seed: OFAC SDN (2023-12-28) or the BIS Entity
+List rows of the CSL (2023-11-30).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from screening.errors import InputError
+from screening.screener import Screener
+
+ROSOBORONEXPORT = ("ofac_sdn", "18782")  # ROSOBORONEKSPORT OAO
+SHOIGU = ("ofac_sdn", "35173")  # SHOIGU, Sergei Kuzhugetovich
+SBERBANK = ("ofac_sdn", "18715")  # JOINT STOCK COMPANY SBERBANK
+VEB_ASIA = ("ofac_sdn", "18295")  # VEB ASIA LIMITED
+KRAL = ("bis_entity_list", "642e3dd75e5b5e79cb71246c58e18eed7db51aba36595344322396f8")
+AVISTAR = ("bis_entity_list", "b97ecf324d19b97364b64fd25f27f3e497b0e0dbcc296f149a89ec04")
+
+
+def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
+    result = screener.screen(name, **kw)  # type: ignore[arg-type]
+    return [(h.source, h.entry_id) for h in result.hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "cls"),
+    [
+        ("ROSOBORONEKSPORT OAO", ROSOBORONEXPORT, "exact"),
+        ("rosoboroneksport oao", ROSOBORONEXPORT, "lowercase"),
+        ("Рособоронэкспорт", ROSOBORONEXPORT, "cyrillic script"),
+        ("ОАО «Рособоронэкспорт»", ROSOBORONEXPORT, "cyrillic with legal form and quotes"),
+        ("Rоsоbоrоnеksроrt", ROSOBORONEXPORT, "homoglyphs"),
+        ("Roso\u200bboron\u00adeksport", ROSOBORONEXPORT, "zero width / soft hyphen"),
+        ("R o s o b o r o n e k s p o r t", ROSOBORONEXPORT, "letter spacing"),
+        ("Rosoboroneksprot", ROSOBORONEXPORT, "typo"),
+        ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
+        ("Rosoboroneksport JSC", ROSOBORONEXPORT, "legal form variant"),
+        ("Sergei Shoigu", SHOIGU, "dropped patronymic"),
+        ("Sergey Kuzhugetovich Shoygu", SHOIGU, "transliteration"),
+        ("Shoigu Sergei Kuzhugetovich", SHOIGU, "surname first, no comma"),
+        ("Шойгу Сергей Кужугетович", SHOIGU, "cyrillic person"),
+        ("SHOIGU, Sergei", SHOIGU, "list style"),
+        ("Sberbank", SBERBANK, "legal form dropped"),
+        ("AO Sberbank", SBERBANK, "legal form variant (AO = JSC)"),
+        ("VEB Asia Ltd", VEB_ASIA, "Ltd = Limited"),
+        ("Kral Aviation Ltd Sti", KRAL, "Turkish legal form"),
+        ("KRAL AVİATİON", KRAL, "Turkish dotted capital I"),
+        (
+            "Avistar Havacılık Bilişim Turizm İnşaat Sanayi ve Ticaret Ltd. Şti.",
+            AVISTAR,
+            "Turkish diacritics and abbreviated legal form",
+        ),
+    ],
+)
+def test_listed_party_is_found_behind_its_spellings(
+    screener: Screener, query: str, expected: tuple[str, str], cls: str
+) -> None:
+    found = keys(screener, query)
+    assert expected in found, f"{cls}: {query!r} -> {found[:3]}"
+    assert found[0] == expected or screener.screen(query).hits[0].score == 1.0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Trading LLC",
+        "International Group",
+        "Import Export Company",
+        "General Trading Company Limited",
+        "Jones Limited Company",
+        "Anadolu Elektronik Sanayi ve Ticaret A.Ş.",
+        "Müller Maschinenbau GmbH",
+        "Вячеслав Бенедиктович Беляков",
+        "Nazlim Karanbay Demirel",
+        "Hans-Rudolf Linke",
+        "احسان منصوری",
+        "Çəmənzəminli MMC",
+        "Shenzhen Bright Star Electronics",
+    ],
+)
+def test_unlisted_names_do_not_alert(screener: Screener, query: str) -> None:
+    assert keys(screener, query) == []
+
+
+def test_generic_words_alone_never_match_a_distinctive_name(screener: Screener) -> None:
+    # "Sberbank Trading" shares the distinctive word; "Trading Bank" shares only generic words.
+    assert SBERBANK in keys(screener, "Sberbank")
+    assert SBERBANK not in keys(screener, "Trading Bank Company")
+
+
+def test_type_mismatch_lowers_but_never_hides_an_exact_match(screener: Screener) -> None:
+    as_org = screener.screen("SHOIGU, Sergei Kuzhugetovich", kind="organization")
+    hit = next(h for h in as_org.hits if (h.source, h.entry_id) == SHOIGU)
+    assert hit.score >= as_org.threshold
+    assert any("type" in a for a in hit.explanation.adjustments)  # type: ignore[union-attr]
+
+
+def test_country_refines_the_score(screener: Screener) -> None:
+    base = screener.screen("Rosoboronexport").hits[0].score
+    same = screener.screen("Rosoboronexport", country="RU").hits[0].score
+    other = screener.screen("Rosoboronexport", country="Türkiye").hits[0].score
+    assert same >= base >= other
+    assert other >= screener.threshold  # still alerts
+
+
+def test_weak_alias_counts_less(screener: Screener) -> None:
+    # BANCO NACIONAL DE CUBA has the weak a.k.a. 'BNC' in its remarks (OFAC ent_num 306).
+    result = screener.screen("BNC", threshold=0.5)
+    weak = [h for h in result.hits if h.entry_id == "306"]
+    assert weak and weak[0].matched_name_weak
+    assert weak[0].score < 1.0
+
+
+def test_every_hit_is_explained(screener: Screener) -> None:
+    hit = screener.screen("Irina Shoigu").hits[0]  # SHOIGU, Irina Aleksandrovna (38656)
+    assert (hit.source, hit.entry_id) == ("ofac_sdn", "38656")
+    e = hit.explanation
+    assert e is not None
+    assert e.method == "tokens"
+    assert {m[0] for m in e.matched_tokens} == {"irina", "shoigu"}
+    assert e.unmatched_candidate_tokens == ("aleksandrovna (middle name)",)
+    assert hit.matched_name_kind.value == "primary"
+    assert hit.list_name == "OFAC SDN"
+    assert hit.programs == ("RUSSIA-EO14024",)
+    assert e.components["final"] == hit.score
+
+
+def test_result_names_the_snapshots_and_warns_they_are_seeds(screener: Screener) -> None:
+    result = screener.screen("Sberbank")
+    sources = {s.source for s in result.snapshots}
+    assert {"ofac_sdn", "bis_entity_list"} <= sources
+    assert all(s.stale and s.origin == "seed" for s in result.snapshots)
+    assert any("seed" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 5000])
+def test_unusable_names_are_input_errors(screener: Screener, bad: str) -> None:
+    with pytest.raises(InputError):
+        screener.screen(bad)
+
+
+def test_unknown_country_is_a_warning_not_a_failure(screener: Screener) -> None:
+    result = screener.screen("Sberbank", country="Atlantis")
+    assert result.hits
+    assert any("Atlantis" in w for w in result.warnings)
