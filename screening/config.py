@@ -90,7 +90,6 @@ class HttpSettings(BaseModel):
     backoff: float = Field(default=1.0, ge=0)
     max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     user_agent: str = DEFAULT_USER_AGENT
-    verify_tls: bool = True
 
 
 class SourceSettings(BaseModel):

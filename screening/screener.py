@@ -292,6 +292,7 @@ class Screener:
         threshold: float | None = None,
         index_path: Path | None = None,
         warnings: Sequence[str] = (),
+        data_as_of: dict[int, datetime] | None = None,
     ) -> None:
         self.index = index
         self.settings = settings
@@ -300,6 +301,9 @@ class Screener:
         )
         self.index_path = index_path
         self._load_warnings = tuple(warnings)
+        # snapshot id -> when its data were last known current (a refresh that found the
+        # files unchanged makes a snapshot current again without a new one).
+        self._as_of = dict(data_as_of or {})
 
     # -- construction ---------------------------------------------------------------------
 
@@ -314,6 +318,7 @@ class Screener:
         """The current snapshots of the enabled sources (seeded on first use), and their
         name index, from the cache under the data directory or built once and cached."""
         from screening.seed import ensure_seeds
+        from screening.status import data_as_of
         from screening.store import Store
 
         settings = settings or load_settings()
@@ -334,8 +339,14 @@ class Screener:
                 index = MatchIndex.build(pairs)
                 path = _index_path(settings, [info for info, _ in pairs])
                 _save_index(index, path)
+            as_of = {s.id: data_as_of(s, store.checked_at(s.id)) for s in index.snapshots}
         return cls(
-            index, settings=settings, threshold=threshold, index_path=path, warnings=warnings
+            index,
+            settings=settings,
+            threshold=threshold,
+            index_path=path,
+            warnings=warnings,
+            data_as_of=as_of,
         )
 
     @classmethod
@@ -355,12 +366,13 @@ class Screener:
         max_age = self.settings.max_age_days if self.settings else 7.0
         refs = []
         for s in self.index.snapshots:
-            age_days = (now - s.as_of).total_seconds() / 86400
+            as_of = self._as_of.get(s.id, s.as_of)
+            age_days = (now - as_of).total_seconds() / 86400
             refs.append(
                 SnapshotRef(
                     source=s.source,
                     snapshot_id=s.id,
-                    as_of=s.as_of,
+                    as_of=as_of,
                     sha256=s.sha256,
                     origin=s.origin,
                     stale=s.is_seed or age_days > max_age,

@@ -44,7 +44,7 @@ from screening.names.normalize import (
 from screening.names.phonetic import deletions, phonetic_key, skeleton
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -649,7 +649,7 @@ class MatchIndex:
             if raw < floor:
                 continue
             entry = self.entries[cand.entry]
-            score, adjustments = adjust(raw, cand, entry, country, q.kind, threshold)
+            score, adjustments = adjust(raw, cand, entry, country, q.kind, threshold, q.parts.legal)
             if score < threshold:
                 continue
             prev = best.get(cand.entry)
@@ -680,6 +680,7 @@ WEAK_ALIAS_FACTOR = 0.92
 TYPE_MISMATCH_PENALTY = 0.1
 COUNTRY_MISMATCH_PENALTY = 0.03
 COUNTRY_MATCH_BONUS = 0.02
+LEGAL_FORM_MISMATCH_PENALTY = 0.02
 
 _COMPATIBLE = {
     EntityType.PERSON.value: {EntityType.PERSON.value, EntityType.UNKNOWN.value},
@@ -696,9 +697,16 @@ def adjust(
     country: str | None,
     kind: EntityType | None,
     threshold: float,
+    legal: frozenset[str] = frozenset(),
 ) -> tuple[float, tuple[str, ...]]:
     score = raw
     notes: list[str] = []
+    if legal and cand.legal and not legal & cand.legal:
+        score -= LEGAL_FORM_MISMATCH_PENALTY
+        notes.append(
+            f"legal form {'/'.join(sorted(legal))} vs listed {'/'.join(sorted(cand.legal))} "
+            f"-{LEGAL_FORM_MISMATCH_PENALTY}"
+        )
     if cand.weak:
         score *= WEAK_ALIAS_FACTOR
         notes.append(f"weak alias x{WEAK_ALIAS_FACTOR}")

@@ -1,0 +1,55 @@
+"""The declared public API (httpx practice): __all__ is exactly the supported names, each
+importable, and every CLI command is documented in the README (sqlite-utils practice)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import screening
+
+EXPECTED = {
+    "Address", "BatchResult", "BatchRow", "Comparison", "ConfigError", "Decision",
+    "DownloadError", "EntityType", "Finding", "GoodsLine", "Hit", "Identifier", "InputError",
+    "ListEntry", "LockedError", "Name", "NameKind", "ParseError", "Party", "PartyRole",
+    "RefreshReport", "RejectedRow", "RuleSet", "RuleSetVersion", "ScoreExplanation",
+    "Screener", "ScreeningError", "ScreeningResult", "Settings", "Severity", "Shipment",
+    "ShipmentResult", "SnapshotDiff", "SnapshotInfo", "SnapshotRef", "SourceError",
+    "SourceOutcome", "SourceStatus", "StaleDataError", "Store", "StoreError",
+    "ValidationError", "__version__", "compare", "evaluate_shipment", "import_files",
+    "load_ruleset", "load_settings", "load_shipments", "refresh", "screen_rows", "status",
+}  # fmt: skip
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert set(screening.__all__) == EXPECTED
+
+
+def test_every_public_name_resolves() -> None:
+    for name in screening.__all__:
+        assert getattr(screening, name) is not None, name
+
+
+def test_one_exception_root() -> None:
+    for name in screening.__all__:
+        obj = getattr(screening, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, screening.ScreeningError), name
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    from typer.main import get_command
+
+    from screening.cli import app
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    root = get_command(app)
+    names = []
+    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            names.extend(f"{name} {sub}" for sub in subs)
+        else:
+            names.append(name)
+    missing = [n for n in names if not re.search(rf"screening {re.escape(n)}\b", readme)]
+    assert not missing, f"commands not in README.md: {missing}"
