@@ -14,7 +14,7 @@ import typer
 
 from screening.cli._app import ExitCode, command, fail, state
 from screening.errors import InputError
-from screening.formats.batch import CsvWriter, JsonlWriter, explain_text
+from screening.formats.batch import CsvWriter, JsonlWriter, TextWriter, explain_text
 from screening.models import Hit, ScreeningResult, jsonable
 from screening.screener import (
     BatchResult,
@@ -146,7 +146,9 @@ def batch(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", "-f", help="jsonl or csv (default: from --output's extension, else jsonl)."
+            "--format",
+            "-f",
+            help="jsonl, csv or text (default: from --output's extension, else jsonl).",
         ),
     ] = None,
     input_format: Annotated[
@@ -175,7 +177,7 @@ def batch(
         _echo_err(f"warning: {w}")
     stream: IO[str]
     stream = sys.stdout if output is None else _open_output(output)
-    writer = (CsvWriter if out_format == "csv" else JsonlWriter)(stream, snapshots)
+    writer = _WRITERS[out_format](stream, snapshots)
     counts = {"rows": 0, "hits": 0, "rejected": 0}
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     all_rows: Iterator[BatchRow | RejectedRow] = chain([first] if first else [], rows)
@@ -202,14 +204,22 @@ def batch(
     raise typer.Exit(int(ExitCode.OK))
 
 
+_WRITERS: dict[str, type[JsonlWriter] | type[CsvWriter] | type[TextWriter]] = {
+    "jsonl": JsonlWriter,
+    "csv": CsvWriter,
+    "text": TextWriter,
+}
+_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "text"}
+
+
 def _output_format(fmt: str | None, output: Path | None) -> str:
     if fmt is not None:
         value = fmt.strip().lower()
-        if value not in ("jsonl", "csv"):
-            fail(f"--format must be jsonl or csv, not {fmt!r}", ExitCode.USAGE)
+        if value not in _WRITERS:
+            fail(f"--format must be one of {', '.join(_WRITERS)}, not {fmt!r}", ExitCode.USAGE)
         return value
-    if output is not None and output.suffix.lower() == ".csv":
-        return "csv"
+    if output is not None:
+        return _EXTENSIONS.get(output.suffix.lower(), "jsonl")
     return "jsonl"
 
 

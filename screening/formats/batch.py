@@ -140,3 +140,33 @@ class CsvWriter:
 
     def close(self) -> None:
         self.out.flush()
+
+
+class TextWriter:
+    """A line per row for people at a terminal: the row and its best hits."""
+
+    def __init__(self, out: IO[str], snapshots: Mapping[str, int], shown: int = 3) -> None:
+        self.out = out
+        self.shown = shown
+
+    def write(self, result: BatchResult) -> None:
+        head = f"{result.id:<8} {result.name}"
+        if result.country:
+            head += f" [{result.country}]"
+        if result.error is not None:
+            self.out.write(f"{head}\n         REJECTED: {result.error}\n")
+            return
+        if not result.hits:
+            self.out.write(f"{head}\n         no match\n")
+            return
+        self.out.write(head + "\n")
+        for hit in result.hits[: self.shown]:
+            self.out.write(
+                f"         {hit.score:.2f}  {hit.list_name} {hit.entry_id[:12]}  "
+                f"{hit.matched_name}\n"
+            )
+        if len(result.hits) > self.shown:
+            self.out.write(f"         ... and {len(result.hits) - self.shown} more\n")
+
+    def close(self) -> None:
+        self.out.flush()
