@@ -57,6 +57,8 @@ PARTICLES = frozenset({"al", "bin", "abu", "abd", "ibn", "bint", "van", "von", "
 MAX_CANDIDATES = 100
 #: Skeletons shorter than this are looked up exactly (their typo neighbourhoods are too wide).
 MIN_FUZZY_SKELETON = 4
+#: The rarest query parts holding this share of its weight bring in the candidates.
+SEED_SHARE = 0.55
 #: A candidate is scored when its estimate is within this margin of the floor.
 CANDIDATE_MARGIN = 0.05
 #: The smallest weight factor of an unmatched list-name part (see score.UNMATCHED_WEIGHT).
@@ -547,19 +549,47 @@ class MatchIndex:
         found: defaultdict[int, float] = defaultdict(float)  # query weight matched
         postings = self.postings
         key_weight = self.key_weight
+        names = self.names
         maps: list[dict[str, float] | None] = [None] * len(q.forms)
         for i in lookup:
+            maps[i] = self._similar_keys(q.forms[i], q.keys[i])
+        # Prefix filtering: the rarest parts, holding at least SEED_SHARE of the query's
+        # weight, bring in the candidates; a name sharing none of them cannot reach the
+        # threshold. The commoner parts ("Mohammed", "Ali") only add to those candidates,
+        # instead of walking their long posting lists. If the rare parts find nothing (a bad
+        # typo), every part brings in candidates.
+        order = sorted(lookup, key=lambda i: -q.weights[i])
+        total_lookup = sum(q.weights[i] for i in order)
+        seeds: list[int] = []
+        acc = 0.0
+        for i in order:
+            seeds.append(i)
+            acc += q.weights[i]
+            if acc >= SEED_SHARE * total_lookup:
+                break
+        seed_hits = any(postings[k] for i in seeds for k in maps[i] or ())
+        for i in order:
+            similar = maps[i] or {}
             wq = q.weights[i]
             best: dict[int, tuple[float, float]] = {}
-            similar = self._similar_keys(q.forms[i], q.keys[i])
-            maps[i] = similar
-            for k, sim in similar.items():
-                wk = key_weight[k]
-                gain = sim * (wq + wk)
-                for n in postings[k]:
-                    prev = best.get(n)
-                    if prev is None or gain > prev[0]:
-                        best[n] = (gain, wk)
+            if i in seeds or not seed_hits or not shared:
+                for k, sim in similar.items():
+                    wk = key_weight[k]
+                    gain = sim * (wq + wk)
+                    for n in postings[k]:
+                        prev = best.get(n)
+                        if prev is None or gain > prev[0]:
+                            best[n] = (gain, wk)
+            else:
+                for n in shared:
+                    for k in names[n].keys:
+                        found_sim = similar.get(k)
+                        if found_sim is not None:
+                            wk = key_weight[k]
+                            gain = found_sim * (wq + wk)
+                            prev = best.get(n)
+                            if prev is None or gain > prev[0]:
+                                best[n] = (gain, wk)
             for n, (gain, wk) in best.items():
                 shared[n] += gain
                 matched[n] += wk
@@ -579,7 +609,6 @@ class MatchIndex:
         wq_total = sum(q.weights)
         wq_lookup = wq_total - free
         long_missing = any(len(q.forms[i]) >= 6 for i in lookup)
-        names = self.names
         need = floor - CANDIDATE_MARGIN
         ranked = []
         for n, gain in shared.items():
