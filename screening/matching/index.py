@@ -43,8 +43,11 @@ from screening.names.normalize import (
 )
 from screening.names.phonetic import deletions, phonetic_key, skeleton
 
+#: Results of this many distinct queries are remembered per index.
+QUERY_CACHE_SIZE = 50_000
+
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 4
+INDEX_FORMAT = 5
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -276,10 +279,14 @@ class MatchIndex:
         self.format = INDEX_FORMAT
         self.knowledge_version = knowledge().version
         self._key_cache: dict[tuple[str, str], dict[str, float]] = {}
+        # Screened names repeat (registers, ERP exports): results of identical queries are
+        # kept. A score depends only on the query and the list entry, so this is exact.
+        self._query_cache: dict[tuple[object, ...], list[Candidate]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_key_cache"] = {}
+        state["_query_cache"] = {}
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
@@ -648,31 +655,37 @@ class MatchIndex:
         country: str | None = None,
         limit: int = 10,
     ) -> list[Candidate]:
+        memo_key = (q.exact, q.parts.legal, q.roles, q.kind, q.cjk, country, threshold, limit)
+        memo = self._query_cache.get(memo_key)
+        if memo is not None:
+            return memo
         best: dict[int, Candidate] = {}
         cache: dict[tuple[str, str], float] = {}
         floor = threshold - COUNTRY_MATCH_BONUS - 1e-9  # adjustments add at most this
         ranked, maps = self.candidates(q, floor)
         for _, n in ranked:
             cand = self.names[n]
-            raw, pairs = align(
-                q.forms,
-                q.keys,
-                q.weights,
-                q.roles,
-                maps,
-                cand.forms,
-                cand.keys,
-                cand.weights,
-                cand.roles,
-                cache,
-            )
-            method = "tokens"
-            if len(q.forms) != len(cand.forms) and raw < 0.95:
-                c = compact_similarity(q.compact, cand.compact)
-                if c > raw:
-                    raw, method = c, "compact"
             if q.exact == cand.exact and not q.cjk:
                 raw, method = 1.0, "exact"
+                pairs = [(i, i, 1.0) for i in range(len(q.forms))]
+            else:
+                raw, pairs = align(
+                    q.forms,
+                    q.keys,
+                    q.weights,
+                    q.roles,
+                    maps,
+                    cand.forms,
+                    cand.keys,
+                    cand.weights,
+                    cand.roles,
+                    cache,
+                )
+                method = "tokens"
+                if len(q.forms) != len(cand.forms) and raw < 0.95:
+                    c = compact_similarity(q.compact, cand.compact)
+                    if c > raw:
+                        raw, method = c, "compact"
             if q.cjk:
                 raw *= CJK_FACTOR
             if raw < floor:
@@ -697,8 +710,11 @@ class MatchIndex:
                 c.name.kind != "primary",
                 c.entry.entry_id,
             ),
-        )
-        return hits[:limit]
+        )[:limit]
+        if len(self._query_cache) >= QUERY_CACHE_SIZE:
+            self._query_cache.clear()
+        self._query_cache[memo_key] = hits
+        return hits
 
 
 #: Names in Chinese characters match through toneless pinyin, which many names share.

@@ -47,7 +47,7 @@ def token_similarity(qf: str, qk: str, cf: str, ck: str) -> tuple[float, str]:
         return 0.0, ""
     s = max(Indel.normalized_similarity(qk, ck), Indel.normalized_similarity(qf, cf))
     if shorter >= 5:
-        s = max(s, JaroWinkler.similarity(qf, cf) - 0.05)
+        s = max(s, JaroWinkler.similarity(qf, cf) - 0.08)
     if qf[0] != cf[0] and qk[0] != ck[0]:
         s -= FIRST_LETTER_PENALTY  # typos rarely hit the first letter; other names often differ
     if s < MIN_TOKEN_SIM:
