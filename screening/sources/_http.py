@@ -17,6 +17,7 @@ Tests inject a ``requests.Session`` and serve responses with the ``responses`` l
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from screening.config import HttpSettings
 from screening.errors import DownloadError
@@ -136,31 +138,7 @@ def _attempt(
 ) -> FetchResult:
     started = time.monotonic()
     deadline = started + http.timeout * TOTAL_TIMEOUT_FACTOR
-    try:
-        response = session.get(
-            url,
-            headers=headers,
-            timeout=(http.timeout, http.timeout),
-            stream=True,
-            allow_redirects=True,
-            verify=True,  # always: a list served over a forged connection is list poisoning
-        )
-    except requests.exceptions.SSLError as exc:
-        raise DownloadError(f"TLS error: {_cause(exc)}") from None
-    except requests.exceptions.TooManyRedirects:
-        raise DownloadError("too many redirects") from None
-    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-        raise DownloadError(f"invalid URL: {_cause(exc)}") from None
-    except requests.exceptions.InvalidSchema:
-        raise DownloadError("unsupported URL scheme (use http:// or https://)") from None
-    except requests.exceptions.ConnectTimeout:
-        raise _Retryable(f"connection timed out after {http.timeout:g} s") from None
-    except requests.exceptions.ReadTimeout:
-        raise _Retryable(f"no response within {http.timeout:g} s") from None
-    except requests.exceptions.ConnectionError as exc:
-        raise _Retryable(f"connection failed: {_cause(exc)}") from None
-    except requests.exceptions.RequestException as exc:
-        raise _Retryable(f"request failed: {_cause(exc)}") from None
+    response = _request(session, url, headers, http, deadline)
     with response:
         status = response.status_code
         final_url = redact(response.url or url)
@@ -197,11 +175,87 @@ def _attempt(
         )
 
 
+def _request(
+    session: requests.Session,
+    url: str,
+    headers: dict[str, str],
+    http: HttpSettings,
+    deadline: float,
+) -> requests.Response:
+    """The response (status line and headers; the body is not read yet), within the deadline.
+
+    The connect and read timeouts bound each wait for a packet, not the whole exchange: a
+    server sending its headers a byte at a time could otherwise hold the request for days. The
+    request therefore runs in a daemon thread and is abandoned at the deadline (its late
+    response, if any, is closed unread).
+    """
+    outcome: list[requests.Response | BaseException] = []
+    abandoned = threading.Event()
+
+    def run() -> None:
+        try:
+            response = session.get(
+                url,
+                headers=headers,
+                timeout=(http.timeout, http.timeout),
+                stream=True,
+                allow_redirects=True,
+                verify=True,  # always: a list served over a forged connection is list poisoning
+            )
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome.append(exc)
+            return
+        outcome.append(response)
+        if abandoned.is_set():
+            response.close()
+
+    worker = threading.Thread(target=run, name="screening-fetch", daemon=True)
+    worker.start()
+    worker.join(max(0.0, deadline - time.monotonic()))
+    if not outcome:
+        abandoned.set()
+        if outcome and isinstance(outcome[0], requests.Response):  # raced with the deadline
+            outcome[0].close()
+        raise _Retryable(
+            f"no response within {http.timeout * TOTAL_TIMEOUT_FACTOR:g} s (server too slow)"
+        )
+    result = outcome[0]
+    if isinstance(result, requests.Response):
+        return result
+    try:
+        raise result
+    except requests.exceptions.SSLError as exc:
+        raise DownloadError(f"TLS error: {_cause(exc)}") from None
+    except requests.exceptions.TooManyRedirects:
+        raise DownloadError("too many redirects") from None
+    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
+        raise DownloadError(f"invalid URL: {_cause(exc)}") from None
+    except requests.exceptions.InvalidSchema:
+        raise DownloadError("unsupported URL scheme (use http:// or https://)") from None
+    except requests.exceptions.ConnectTimeout:
+        raise _Retryable(f"connection timed out after {http.timeout:g} s") from None
+    except requests.exceptions.ReadTimeout:
+        raise _Retryable(f"no response within {http.timeout:g} s") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise _Retryable(f"connection failed: {_cause(exc)}") from None
+    except requests.exceptions.RequestException as exc:
+        raise _Retryable(f"request failed: {_cause(exc)}") from None
+
+
 def _read_capped(response: requests.Response, http: HttpSettings, deadline: float) -> bytes:
+    """The decoded body, at most ``http.max_bytes`` of it, read by the deadline.
+
+    ``read1`` returns whatever one receive brought, so the deadline is checked however slowly
+    the server drips (a blocking read of a 64 KiB chunk would wait for all of it).
+    """
+    raw = response.raw
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(_CHUNK):
+        while True:
+            chunk = raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                break
             size += len(chunk)
             if size > http.max_bytes:
                 raise DownloadError(f"download exceeds the limit of {http.max_bytes:,} bytes")
@@ -210,14 +264,18 @@ def _read_capped(response: requests.Response, http: HttpSettings, deadline: floa
                 raise _Retryable(
                     f"download not finished within {http.timeout * TOTAL_TIMEOUT_FACTOR:g} s"
                 )
-    except requests.exceptions.ConnectionError as exc:
-        raise _Retryable(f"connection lost during download: {_cause(exc)}") from None
-    except requests.exceptions.ChunkedEncodingError as exc:
-        raise _Retryable(f"download cut off: {_cause(exc)}") from None
-    except requests.exceptions.ContentDecodingError as exc:
+    except urllib3.exceptions.ReadTimeoutError:
+        raise _Retryable(f"download stalled: no data for {http.timeout:g} s") from None
+    except urllib3.exceptions.DecodeError as exc:
         raise DownloadError(f"cannot decode the compressed response: {_cause(exc)}") from None
-    except requests.exceptions.RequestException as exc:
+    except urllib3.exceptions.SSLError as exc:
+        raise _Retryable(f"TLS error during download: {_cause(exc)}") from None
+    except urllib3.exceptions.ProtocolError as exc:
+        raise _Retryable(f"download cut off: {_cause(exc)}") from None
+    except urllib3.exceptions.HTTPError as exc:
         raise _Retryable(f"download failed: {_cause(exc)}") from None
+    except OSError as exc:
+        raise _Retryable(f"connection lost during download: {_cause(exc)}") from None
     return b"".join(chunks)
 
 
