@@ -1,8 +1,15 @@
 """Reading counterparty files for batch screening: CSV or JSONL, streamed row by row.
 
-Encodings: a UTF-8 or UTF-16 byte-order mark is honoured; otherwise UTF-8 is expected and, if
-the file is not valid UTF-8, it is read as Windows-1252 (what spreadsheets on Windows write)
-with a warning. A file is never loaded whole: memory stays flat however many rows it has.
+Encodings: a UTF-8 or UTF-16 byte-order mark is honoured, and UTF-16 without one is recognised
+by its zero bytes; otherwise UTF-8 is expected and, if the start of the file is not valid UTF-8,
+it is read as Windows-1252 (what spreadsheets on Windows write) with a warning. A UTF-8 file with
+a stray Windows-1252 line further down (two exports pasted together) has just those bytes read
+as Windows-1252, also with a warning naming the line. Binary data (NUL bytes, or many control
+characters) is refused with a message.
+
+A file is never loaded whole: memory stays flat however many rows it has. A physical line longer
+than :data:`LINE_LIMIT` characters is skipped (and reported as that row's problem) without ever
+being held in memory.
 
 Every data row becomes a :class:`~screening.screener.BatchRow` or a :class:`RowProblem` (the
 row number and why it cannot be screened); a file that cannot be read at all raises
@@ -15,21 +22,29 @@ import codecs
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from screening.errors import InputError
 from screening.screener import MAX_NAME_LENGTH, BatchRow, RejectedRow
 
-__all__ = ["RowProblem", "detect_format", "open_text", "read_rows"]
+__all__ = ["LINE_LIMIT", "RowProblem", "detect_format", "open_text", "read_rows"]
 
 #: CSV fields longer than this are cut by the reader; the row is then rejected as too long.
 _FIELD_LIMIT = 4 * 1024 * 1024
 csv.field_size_limit(min(_FIELD_LIMIT, sys.maxsize))
 
+#: Characters in one physical line beyond which the line is skipped as not a counterparty row.
+LINE_LIMIT = 2 * _FIELD_LIMIT
+
 _SNIFF_BYTES = 64 * 1024
+#: Share of control characters (other than tab, CR, LF) above which a file is binary data.
+_BINARY_CONTROL_SHARE = 0.05
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
+_ESCAPED = re.compile("[\udc80-\udcff]+")
 
 
 #: A row that cannot be screened: its id, line and why.
@@ -37,7 +52,10 @@ RowProblem = RejectedRow
 
 
 def open_text(path: Path, warn: Callable[[str], None] | None = None) -> IO[str]:
-    """Open a text file, choosing its encoding from a BOM or by validating UTF-8."""
+    """Open a text file, choosing its encoding from a BOM or by validating UTF-8.
+
+    Raises :class:`InputError` for a missing or unreadable file and for binary data.
+    """
     try:
         raw = path.open("rb")
     except FileNotFoundError as exc:
@@ -46,25 +64,111 @@ def open_text(path: Path, warn: Callable[[str], None] | None = None) -> IO[str]:
         raise InputError(f"{path}: is a directory, not a file") from exc
     except OSError as exc:
         raise InputError(f"{path}: cannot open: {exc.strerror}") from exc
-    head = raw.read(_SNIFF_BYTES)
-    raw.seek(0)
+    try:
+        head = raw.read(_SNIFF_BYTES)
+        raw.seek(0)
+    except OSError as exc:
+        raw.close()
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+    stream: BinaryIO = raw
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding = "utf-16"
-    elif b"\x00" in head and not _looks_utf16(head):
-        raw.close()
-        raise InputError(f"{path}: binary data, not a CSV or JSONL text file")
     elif _looks_utf16(head):
         encoding = "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+    elif b"\x00" in head or _mostly_control(head):
+        raw.close()
+        raise InputError(f"{path}: binary data, not a CSV or JSONL text file")
     else:
         encoding = "utf-8"
         if not _valid_utf8_prefix(head):
             encoding = "cp1252"
             if warn:
                 warn(f"{path}: not valid UTF-8; read as Windows-1252 (Latin-1)")
+    if encoding in ("utf-8", "utf-8-sig"):
+        stream = io.BufferedReader(_Utf8Repair(raw, path, warn))
     errors = "replace" if encoding == "cp1252" else "strict"
-    return io.TextIOWrapper(raw, encoding=encoding, errors=errors, newline="")
+    return io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
+
+
+class _Utf8Repair(io.RawIOBase):
+    """A UTF-8 byte stream in which bytes that are not UTF-8 are re-read as Windows-1252.
+
+    The start of the file was valid UTF-8 (or it would have been opened as Windows-1252), so
+    a bad byte further down is a line pasted from another export: it is read as Windows-1252
+    rather than failing the whole file, and a warning names its line (once per file).
+    """
+
+    def __init__(self, raw: BinaryIO, path: Path, warn: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self._raw = raw
+        self._path = path
+        self._warn = warn
+        self._reset()
+
+    def _reset(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+        self._out = b""
+        self._lines = 1  # the line the next decoded chunk starts on
+        self._pos = 0  # bytes handed out so far
+        self._warned = False
+        self._eof = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if offset != 0 or whence != io.SEEK_SET:
+            raise io.UnsupportedOperation("only a rewind to the start is supported")
+        self._raw.seek(0)
+        self._reset()
+        return 0
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._eof:
+            data = self._raw.read(_SNIFF_BYTES)
+            self._eof = not data
+            text = self._repair(self._decoder.decode(data, final=self._eof))
+            self._lines += text.count("\n")
+            self._out = text.encode("utf-8")
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        self._pos += n
+        return n
+
+    def _repair(self, text: str) -> str:
+        match = _ESCAPED.search(text)
+        if match is None:
+            return text
+        if not self._warned and self._warn is not None:
+            self._warned = True
+            line = self._lines + text.count("\n", 0, match.start())
+            self._warn(
+                f"{self._path}: line {line} is not valid UTF-8; its odd bytes were read as "
+                "Windows-1252 (Latin-1)"
+            )
+        return _ESCAPED.sub(
+            lambda m: bytes(ord(c) - 0xDC00 for c in m.group()).decode("cp1252", "replace"), text
+        )
+
+
+def _mostly_control(head: bytes) -> bool:
+    if not head:
+        return False
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls > _BINARY_CONTROL_SHARE * len(head)
 
 
 def _looks_utf16(head: bytes) -> bool:
@@ -151,26 +255,40 @@ def _csv_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
         ","
     ):
         delimiter = ";"
-    reader = csv.reader(text, delimiter=delimiter)
+    skipped: list[int] = []
+    reader = csv.reader(_bounded_lines(text, skipped), delimiter=delimiter)
     try:
         header = next(reader)
     except csv.Error as exc:
         raise InputError(f"{path}: line 1: {exc}") from exc
+    if skipped:
+        raise InputError(f"{path}: line 1 (the header): {_TOO_LONG}")
     columns = [h.strip().lstrip("\ufeff").casefold() for h in header]
     if "name" not in columns:
-        raise InputError(
-            f"{path}: the header has no 'name' column (found: {', '.join(columns)[:200]})"
-        )
+        found = _printable(", ".join(columns))
+        raise InputError(f"{path}: the header has no 'name' column (found: {found})")
     number = 0
     while True:
+        failure: csv.Error | None = None
+        values: list[str] | None = None
         try:
             values = next(reader)
         except StopIteration:
-            return
+            pass
         except csv.Error as exc:
+            failure = exc
+        for line in skipped:  # over-long lines the reader was given as blank ones
             number += 1
-            yield RowProblem(id=str(number), line=reader.line_num, message=f"malformed CSV: {exc}")
+            yield RowProblem(id=str(number), line=line, message=_TOO_LONG)
+        skipped.clear()
+        if failure is not None:
+            number += 1
+            yield RowProblem(
+                id=str(number), line=reader.line_num, message=f"malformed CSV: {failure}"
+            )
             continue
+        if values is None:
+            return
         if not values or not any(v.strip() for v in values):
             continue  # blank line
         number += 1
@@ -190,7 +308,13 @@ def _csv_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
 
 def _jsonl_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
     number = 0
-    for line_no, line in enumerate(text, start=1):
+    skipped: list[int] = []
+    for line_no, line in enumerate(_bounded_lines(text, skipped), start=1):
+        if skipped:
+            number += 1
+            yield RowProblem(id=str(number), line=line_no, message=_TOO_LONG)
+            skipped.clear()
+            continue
         if not line.strip():
             continue
         number += 1
@@ -203,3 +327,32 @@ def _jsonl_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
             yield RowProblem(id=str(number), line=line_no, message="not a JSON object")
             continue
         yield _row(line_no, number, {str(k).casefold(): v for k, v in value.items()})
+
+
+_TOO_LONG = f"line longer than {LINE_LIMIT:,} characters; skipped"
+
+
+def _bounded_lines(text: IO[str], skipped: list[int]) -> Iterator[str]:
+    """The physical lines of ``text``. A line longer than :data:`LINE_LIMIT` is read through in
+    pieces (never held whole) and given as an empty line; its number goes to ``skipped``."""
+    number = 0
+    while True:
+        line = text.readline(LINE_LIMIT)
+        if not line:
+            return
+        number += 1
+        if len(line) >= LINE_LIMIT and not line.endswith(("\n", "\r")):
+            while True:
+                rest = text.readline(LINE_LIMIT)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            skipped.append(number)
+            yield "\n"
+            continue
+        yield line
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` fit for a one-line message: control characters shown as ``?``, cut at ``limit``."""
+    shown = "".join(c if c.isprintable() else "?" for c in text[:limit])
+    return shown + ("…" if len(text) > limit else "")
