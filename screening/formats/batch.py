@@ -101,9 +101,8 @@ class CsvWriter:
     def write(self, result: BatchResult) -> None:
         if self.extra_columns is None:
             self.extra_columns = list(result.extra)
-            self.writer.writerow(
-                ["id", "name", "country", "type", *self.extra_columns, "error", *HIT_COLUMNS]
-            )
+            # The extra column names come from the input file: made safe like any cell.
+            self._row(["id", "name", "country", "type", *self.extra_columns, "error", *HIT_COLUMNS])
         base = [
             result.id,
             result.name,
