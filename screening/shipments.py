@@ -144,6 +144,9 @@ class RecordError(InputError):
         self.location = location
 
 
+#: Longest party name screened (``screening.screener.MAX_NAME_LENGTH``; no real name is longer).
+MAX_NAME_LENGTH = 1000
+
 _ROLE_ALIASES = {"forwarder": PartyRole.FREIGHT_FORWARDER, "enduser": PartyRole.END_USER}
 _TYPE_ALIASES = {
     "person": EntityType.PERSON,
@@ -290,6 +293,21 @@ class Party(BaseModel):
             if key in _TYPE_ALIASES:
                 return _TYPE_ALIASES[key]
             raise ValueError(f"{v!r} is not a party type (person, organization, vessel, aircraft)")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        """A name the screener can screen: not absurdly long, with letters or digits (a party
+        whose name cannot be screened must stop its shipment, not the whole file)."""
+        if v is None:
+            return None
+        from screening.names.normalize import normalize_text
+
+        if len(v) > MAX_NAME_LENGTH:
+            raise ValueError(f"longer than {MAX_NAME_LENGTH} characters ({len(v):,})")
+        if not normalize_text(v):
+            raise ValueError(f"{v!r} has no letters or digits to screen")
         return v
 
     @field_validator("country")
@@ -519,15 +537,22 @@ def parse_shipment(
 
 def _lines(path: Path) -> Iterator[str]:
     """The file's lines as text: UTF-8 (a byte-order mark is skipped), or UTF-16 when it starts
-    with a UTF-16 byte-order mark. Undecodable bytes are an ``InputError`` naming the line."""
+    with a UTF-16 byte-order mark or its zero bytes say so. Undecodable bytes are an
+    ``InputError`` naming the line; binary data is refused before anything is read."""
     try:
         raw = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     with raw:
-        head = raw.peek(4)[:3]
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            text = io.TextIOWrapper(raw, encoding="utf-16", newline="")
+        try:
+            head = raw.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+        encoding = _utf16_encoding(head)
+        if encoding is None and (b"\x00" in head or _mostly_control(head)):
+            raise InputError(f"{path}: binary data, not a JSON, JSON Lines or CSV text file")
+        if encoding is not None:
+            text = io.TextIOWrapper(raw, encoding=encoding, newline="")
             n = 0
             while True:
                 try:
@@ -537,8 +562,8 @@ def _lines(path: Path) -> Iterator[str]:
                 if not line:
                     return
                 n += 1
-                yield line
-        if head == codecs.BOM_UTF8:
+                yield line.removeprefix("\ufeff") if n == 1 else line
+        if head[:3] == codecs.BOM_UTF8:
             raw.read(3)
         for n, data in enumerate(raw, start=1):
             try:
@@ -548,6 +573,31 @@ def _lines(path: Path) -> Iterator[str]:
                     f"{path}: line {n}: not UTF-8 text ({exc.reason} at column {exc.start + 1}); "
                     "save the file as UTF-8"
                 ) from exc
+
+
+_SNIFF_BYTES = 4096
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
+
+
+def _utf16_encoding(head: bytes) -> str | None:
+    """``utf-16`` (with a byte-order mark), ``utf-16-le``/``-be`` (text whose every other byte
+    is zero, as UTF-16 without a BOM), else ``None``."""
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    sample = head[:400]
+    if len(sample) < 4:
+        return None
+    half = len(sample) // 2
+    if sample[1::2].count(0) > 0.4 * half:
+        return "utf-16-le"
+    if sample[0::2].count(0) > 0.4 * half:
+        return "utf-16-be"
+    return None
+
+
+def _mostly_control(head: bytes) -> bool:
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    return controls > 0.05 * len(head)
 
 
 def _detect_format(path: Path, first: str) -> str:
@@ -578,7 +628,7 @@ def load_shipments(path: Path) -> Iterator[Shipment | InputError]:
     fmt = _detect_format(path, leading[-1].lstrip()[:1])
     content = itertools.chain(leading, lines)
     if fmt == "csv":
-        yield from _read_csv(content, path)
+        yield from _read_csv(content, path, last_rows=_csv_last_rows(_lines(path), path))
     elif fmt == "jsonl":
         yield from _read_jsonl(content, path)
     else:
@@ -719,46 +769,97 @@ def _row_error(row_no: int, message: str) -> RecordError:
     return RecordError(f"row {row_no}: {message}", shipment_id=None, location=f"row {row_no}")
 
 
-def _read_csv(lines: Iterable[str], path: Path) -> Iterator[Shipment | InputError]:
-    """Group the rows by shipment id (in order of first appearance), then validate each group.
-
-    Rows that belong to no shipment (no id, too many cells, broken quoting) are reported first.
-    """
+def _csv_rows(
+    lines: Iterable[str], path: Path
+) -> tuple[list[str], Iterator[tuple[int, list[str] | str]]]:
+    """The header's column keys, and per data row its number and its cells (or why it cannot
+    be read). Blank lines before the header are skipped; row numbers count them."""
     it = iter(lines)
+    skipped = 0
     header_line = next(it, "")
+    while header_line and not header_line.strip():
+        skipped += 1
+        header_line = next(it, "")
     delimiter = max((",", ";", "\t"), key=header_line.count)
     reader = csv.reader(itertools.chain([header_line], it), delimiter=delimiter)
     try:
         columns = [_column_key(c) for c in next(reader)]
-    except csv.Error as exc:
+    except (csv.Error, StopIteration) as exc:
         raise InputError(f"{path}: the CSV header cannot be read: {exc}") from exc
     _check_columns(columns, path)
+
+    def rows() -> Iterator[tuple[int, list[str] | str]]:
+        row_no = skipped + 1  # the header
+        while True:
+            row_no += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield row_no, str(exc)
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(columns):
+                yield row_no, f"{len(cells)} cells but {len(columns)} columns"
+                continue
+            yield row_no, cells
+
+    return columns, rows()
+
+
+def _csv_last_rows(lines: Iterable[str], path: Path) -> dict[int, int]:
+    """First pass over a CSV file: the hash of each shipment id -> the number of its last row.
+
+    Memory is a few dozen bytes per shipment, not the rows themselves. Two ids with the same
+    hash only make the second pass hold a shipment until the later of their last rows.
+    """
+    columns, rows = _csv_rows(lines, path)
+    at = columns.index("shipment_id")
+    last: dict[int, int] = {}
+    for row_no, cells in rows:
+        if isinstance(cells, str) or at >= len(cells):
+            continue
+        sid = cells[at].strip()
+        if sid:
+            last[hash(sid)] = row_no
+    return last
+
+
+def _read_csv(
+    lines: Iterable[str], path: Path, *, last_rows: Mapping[int, int] | None = None
+) -> Iterator[Shipment | InputError]:
+    """Group the rows by shipment id and validate each group, in order of first appearance.
+
+    With ``last_rows`` (from :func:`_csv_last_rows`) a shipment is validated and given out as
+    soon as its last row is read, and nothing else is kept: memory stays flat however long the
+    file. Rows that belong to no shipment (no id, too many cells, broken quoting) are reported
+    where they are met.
+    """
+    columns, rows = _csv_rows(lines, path)
     shared = [c for c in columns if c in ("date", "route") or _party_column(c)]
-    groups: dict[str, _CsvShipment] = {}
-    errors: list[InputError] = []
-    row_no = 1  # the header
-    while True:
-        row_no += 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(_row_error(row_no, str(exc)))
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(columns):
-            errors.append(_row_error(row_no, f"{len(cells)} cells but {len(columns)} columns"))
+    groups: dict[str, _CsvShipment] = {}  # open shipments, in order of first appearance
+    done: set[str] = set()  # open shipments whose last row has been read
+    for row_no, cells in rows:
+        if isinstance(cells, str):
+            yield _row_error(row_no, cells)
             continue
         row = {c: v.strip() for c, v in zip(columns, cells, strict=False) if c}
         sid = row.get("shipment_id", "")
         if not sid:
-            errors.append(_row_error(row_no, "shipment_id: empty"))
+            yield _row_error(row_no, "shipment_id: empty")
             continue
-        group = groups.setdefault(sid, _CsvShipment())
+        group = groups.get(sid)
+        if group is None:
+            group = groups[sid] = _CsvShipment()
         group.add(row_no, row, shared)
-    yield from errors
+        if last_rows is not None and last_rows.get(hash(sid)) == row_no:
+            done.add(sid)
+            while groups and next(iter(groups)) in done:
+                first = next(iter(groups))
+                done.discard(first)
+                yield _csv_shipment(first, groups.pop(first))
     for sid, group in groups.items():
         yield _csv_shipment(sid, group)
 
