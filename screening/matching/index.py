@@ -29,7 +29,13 @@ from rapidfuzz.distance import Indel
 
 from screening._resources import lists_path
 from screening.errors import ConfigError, StoreError
-from screening.matching.score import align, compact_similarity, token_similarity
+from screening.matching.score import (
+    UNMATCHED_WEIGHT,
+    UNMATCHED_WEIGHT_DEFAULT,
+    align,
+    compact_similarity,
+    token_similarity,
+)
 from screening.models import EntityType, ListEntry, Name, NameKind, SnapshotInfo
 from screening.names.knowledge import knowledge
 from screening.names.normalize import (
@@ -47,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 5
+INDEX_FORMAT = 6
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -64,10 +70,10 @@ MIN_FUZZY_SKELETON = 4
 SEED_SHARE = 0.55
 #: A candidate is scored when its estimate is within this margin of the floor.
 CANDIDATE_MARGIN = 0.05
-#: The smallest weight factor of an unmatched list-name part (see score.UNMATCHED_WEIGHT).
-UNMATCHED_MIN = 0.2
 #: Similarity assumed, when estimating, for a query part the index found no partner for.
 TYPO_SIM = 0.8
+#: Only parts this long are assumed to be typos the index could not see.
+TYPO_MIN_LENGTH = 5
 
 _PAREN = re.compile(r"\(([^()]*)\)")
 _ALIAS_PREFIX = re.compile(
@@ -101,6 +107,8 @@ class IndexedName(NamedTuple):
     legal: frozenset[str]
     exact: str  # the forms joined: equal strings mean an exact name match
     total_weight: float
+    #: the least weight factor an unmatched part of this name can have in the alignment
+    unmatched_factor: float
 
 
 class Candidate(NamedTuple):
@@ -371,6 +379,15 @@ class MatchIndex:
                     parts.legal,
                     " ".join(forms),
                     sum(weights),
+                    min(
+                        (
+                            UNMATCHED_WEIGHT[ROLE_MIDDLE]
+                            if r != ROLE_NONE
+                            else UNMATCHED_WEIGHT_DEFAULT
+                            for r in parts.roles
+                        ),
+                        default=UNMATCHED_WEIGHT_DEFAULT,
+                    ),
                 )
             )
             for k, w, f in zip(keys, weights, forms, strict=True):
@@ -554,6 +571,7 @@ class MatchIndex:
         shared: defaultdict[int, float] = defaultdict(float)  # sim x (query + list weight)
         matched: defaultdict[int, float] = defaultdict(float)  # list weight matched
         found: defaultdict[int, float] = defaultdict(float)  # query weight matched
+        paired: defaultdict[int, int] = defaultdict(int)  # bit i: query part i found the name
         postings = self.postings
         key_weight = self.key_weight
         names = self.names
@@ -597,10 +615,12 @@ class MatchIndex:
                             prev = best.get(n)
                             if prev is None or gain > prev[0]:
                                 best[n] = (gain, wk)
+            bit = 1 << i
             for n, (gain, wk) in best.items():
                 shared[n] += gain
                 matched[n] += wk
                 found[n] += wq
+                paired[n] |= bit
         # Words the query joins that the list writes apart: the pair keys.
         for i in range(len(q.keys) - 1):
             w = q.weights[i] + q.weights[i + 1]
@@ -613,21 +633,39 @@ class MatchIndex:
                         shared[n] = gain
                         matched[n] = wk
                         found[n] = w
+                        paired[n] |= (1 << i) | (1 << (i + 1))
         wq_total = sum(q.weights)
-        wq_lookup = wq_total - free
-        long_missing = any(len(q.forms[i]) >= 6 for i in lookup)
+        # Query parts long enough for a typo the index may not have seen: (bit, first letter,
+        # length, weight).
+        typo_parts = [
+            (1 << i, q.forms[i][0], len(q.forms[i]), q.weights[i])
+            for i in lookup
+            if len(q.forms[i]) >= TYPO_MIN_LENGTH
+        ]
+        # Parts of a name the query's parts already found cannot be a typo partner too.
+        seen_keys = {k for m in maps if m for k in m}
         need = floor - CANDIDATE_MARGIN
         ranked = []
         for n, gain in shared.items():
+            cand = names[n]
             mc = matched[n]
             # Optimistic: the query's generic words pair with list parts of the same weight.
-            rest = max(0.0, names[n].total_weight - mc - free)
-            missing = max(0.0, wq_lookup - found[n])
-            # A query part the index found no partner for (a bad typo) may still pair with a
-            # remaining list part in the alignment, at a typo's similarity.
-            typo = min(missing, rest) if long_missing else 0.0
+            rest = max(0.0, cand.total_weight - mc - free)
+            # A query part that did not find this name (a bad typo) may still pair with one of
+            # its remaining parts in the alignment, at a typo's similarity, if one of them
+            # could be a typo of it: same first letter, about the same length.
+            typo = 0.0
+            if rest > 0.0 and typo_parts:
+                mask = paired[n]
+                for bit, first, length, weight in typo_parts:
+                    if not mask & bit and any(
+                        f[0] == first and abs(len(f) - length) <= 2 and k not in seen_keys
+                        for f, k in zip(cand.forms, cand.keys, strict=True)
+                    ):
+                        typo += weight
+                typo = min(typo, rest)
             est = (gain + 2 * free + 2 * TYPO_SIM * typo) / (
-                wq_total + mc + free + typo + UNMATCHED_MIN * (rest - typo)
+                wq_total + mc + free + typo + cand.unmatched_factor * (rest - typo)
             )
             if est >= need:
                 ranked.append((est, n))
