@@ -165,10 +165,10 @@ class _Utf8Repair(io.RawIOBase):
 
 
 def _mostly_control(head: bytes) -> bool:
-    if not head:
-        return False
+    """More control characters than text has: a few (an escape sequence pasted into a cell)
+    are not enough, a twentieth of the sample is."""
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    return controls > _BINARY_CONTROL_SHARE * len(head)
+    return controls > max(16, _BINARY_CONTROL_SHARE * len(head))
 
 
 def _looks_utf16(head: bytes) -> bool:

@@ -596,8 +596,10 @@ def _utf16_encoding(head: bytes) -> str | None:
 
 
 def _mostly_control(head: bytes) -> bool:
+    """Binary data: more than a twentieth of the sample (and more than a stray few) are
+    control characters other than tab, CR and LF."""
     controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
-    return controls > 0.05 * len(head)
+    return controls > max(16, 0.05 * len(head))
 
 
 def _detect_format(path: Path, first: str) -> str:
