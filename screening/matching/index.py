@@ -20,7 +20,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -568,10 +568,6 @@ class MatchIndex:
         informative = [i for i, f in enumerate(q.forms) if not _is_low(f)]
         lookup = informative or list(range(len(q.forms)))
         free = sum(w for i, w in enumerate(q.weights) if i not in lookup)
-        shared: defaultdict[int, float] = defaultdict(float)  # sim x (query + list weight)
-        matched: defaultdict[int, float] = defaultdict(float)  # list weight matched
-        found: defaultdict[int, float] = defaultdict(float)  # query weight matched
-        paired: defaultdict[int, int] = defaultdict(int)  # bit i: query part i found the name
         postings = self.postings
         key_weight = self.key_weight
         names = self.names
@@ -593,11 +589,15 @@ class MatchIndex:
             if acc >= SEED_SHARE * total_lookup:
                 break
         seed_hits = any(postings[k] for i in seeds for k in maps[i] or ())
+        # name index -> [sim-weighted gain, list weight matched, query weight matched, bits of
+        # the query parts that found it]
+        acc_by_name: dict[int, list[float]] = {}
         for i in order:
             similar = maps[i] or {}
             wq = q.weights[i]
+            bit = 1 << i
             best: dict[int, tuple[float, float]] = {}
-            if i in seeds or not seed_hits or not shared:
+            if i in seeds or not seed_hits or not acc_by_name:
                 for k, sim in similar.items():
                     wk = key_weight[k]
                     gain = sim * (wq + wk)
@@ -606,7 +606,7 @@ class MatchIndex:
                         if prev is None or gain > prev[0]:
                             best[n] = (gain, wk)
             else:
-                for n in shared:
+                for n in acc_by_name:
                     for k in names[n].keys:
                         found_sim = similar.get(k)
                         if found_sim is not None:
@@ -615,25 +615,30 @@ class MatchIndex:
                             prev = best.get(n)
                             if prev is None or gain > prev[0]:
                                 best[n] = (gain, wk)
-            bit = 1 << i
             for n, (gain, wk) in best.items():
-                shared[n] += gain
-                matched[n] += wk
-                found[n] += wq
-                paired[n] |= bit
+                rec = acc_by_name.get(n)
+                if rec is None:
+                    acc_by_name[n] = [gain, wk, wq, bit]
+                else:
+                    rec[0] += gain
+                    rec[1] += wk
+                    rec[2] += wq
+                    rec[3] = int(rec[3]) | bit
         # Words the query joins that the list writes apart: the pair keys.
         for i in range(len(q.keys) - 1):
             w = q.weights[i] + q.weights[i + 1]
             pair = self._similar_keys(q.forms[i] + q.forms[i + 1], q.keys[i] + q.keys[i + 1])
+            bits = (1 << i) | (1 << (i + 1))
             for k, sim in pair.items():
                 wk = key_weight[k]
                 gain = sim * (w + wk)
                 for n in postings[k]:
-                    if gain > shared[n]:
-                        shared[n] = gain
-                        matched[n] = wk
-                        found[n] = w
-                        paired[n] |= (1 << i) | (1 << (i + 1))
+                    rec = acc_by_name.get(n)
+                    if rec is None:
+                        acc_by_name[n] = [gain, wk, w, bits]
+                    elif gain > rec[0]:
+                        rec[0], rec[1], rec[2] = gain, wk, w
+                        rec[3] = int(rec[3]) | bits
         wq_total = sum(q.weights)
         # Query parts long enough for a typo the index may not have seen: (bit, first letter,
         # length, weight).
@@ -644,31 +649,49 @@ class MatchIndex:
         ]
         # Parts of a name the query's parts already found cannot be a typo partner too.
         seen_keys = {k for m in maps if m for k in m}
+        typo_bits = 0
+        for bit, *_ in typo_parts:
+            typo_bits |= bit
+        typo_total = sum(w for *_, w in typo_parts)
         need = floor - CANDIDATE_MARGIN
         ranked = []
-        for n, gain in shared.items():
+        for n, (gain, mc, _, mask) in acc_by_name.items():
             cand = names[n]
-            mc = matched[n]
             # Optimistic: the query's generic words pair with list parts of the same weight.
-            rest = max(0.0, cand.total_weight - mc - free)
-            # A query part that did not find this name (a bad typo) may still pair with one of
-            # its remaining parts in the alignment, at a typo's similarity, if one of them
-            # could be a typo of it: same first letter, about the same length.
-            typo = 0.0
-            if rest > 0.0 and typo_parts:
-                mask = paired[n]
+            rest = cand.total_weight - mc - free
+            if rest < 0.0:
+                rest = 0.0
+            factor = cand.unmatched_factor
+            num = gain + 2 * free
+            den = wq_total + mc + free
+            est = num / (den + factor * rest)
+            if est < need:
+                # A query part that did not find this name (a bad typo) may still pair with one
+                # of its remaining parts in the alignment, at a typo's similarity, if one of
+                # them could be a typo of it: same first letter, about the same length.
+                unpaired = typo_bits & ~int(mask)
+                if not unpaired or rest <= 0.0:
+                    continue
+                most = (
+                    typo_total
+                    if unpaired == typo_bits
+                    else sum(w for bit, _, _, w in typo_parts if unpaired & bit)
+                )
+                most = min(most, rest)
+                if (num + 2 * TYPO_SIM * most) / (den + most + factor * (rest - most)) < need:
+                    continue
+                typo = 0.0
                 for bit, first, length, weight in typo_parts:
-                    if not mask & bit and any(
+                    if unpaired & bit and any(
                         f[0] == first and abs(len(f) - length) <= 2 and k not in seen_keys
                         for f, k in zip(cand.forms, cand.keys, strict=True)
                     ):
                         typo += weight
                 typo = min(typo, rest)
-            est = (gain + 2 * free + 2 * TYPO_SIM * typo) / (
-                wq_total + mc + free + typo + cand.unmatched_factor * (rest - typo)
-            )
-            if est >= need:
-                ranked.append((est, n))
+                est = (num + 2 * TYPO_SIM * typo) / (den + typo + factor * (rest - typo))
+                if est < need:
+                    continue
+            ranked.append((est, n))
         ranked.sort(key=lambda t: (-t[0], t[1]))
         return ranked[:MAX_CANDIDATES], tuple(maps)
 
@@ -815,6 +838,7 @@ def adjust(
 _TYPO_VOCABULARY: list[str] = []
 
 
+@lru_cache(maxsize=65536)
 def _typo_vocabulary_match(token: str) -> tuple[str, float] | None:
     """The legal-form or business word a mistyped token most likely is, if any."""
     if not _TYPO_VOCABULARY:

@@ -10,6 +10,7 @@ Transliteration from Cyrillic and Arabic has many accepted spellings of one soun
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Order matters: longer clusters first.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -39,6 +40,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _VOWELS = re.compile(r"[aeiou]")  # after the rules, y is i
 
 
+@lru_cache(maxsize=262144)
 def phonetic_key(token: str) -> str:
     """A spelling-insensitive key for one lower-case ASCII token."""
     if not token.isalpha():
