@@ -15,6 +15,7 @@ import typer
 from screening.cli._app import ExitCode, command, fail, state
 from screening.errors import InputError
 from screening.formats.batch import CsvWriter, JsonlWriter, TextWriter, explain_text
+from screening.formats.html import HtmlWriter, store_entries
 from screening.models import Hit, ScreeningResult, jsonable
 from screening.screener import (
     BatchResult,
@@ -177,7 +178,17 @@ def batch(
         _echo_err(f"warning: {w}")
     stream: IO[str]
     stream = sys.stdout if output is None else _open_output(output)
-    writer = _WRITERS[out_format](stream, snapshots)
+    writer = (
+        HtmlWriter(
+            stream,
+            screener.snapshot_refs(),
+            threshold=screener.threshold if threshold is None else threshold,
+            warnings=screener.list_warnings(),
+            entries=store_entries(settings),
+        )
+        if out_format == "html"
+        else _WRITERS[out_format](stream, snapshots)
+    )
     counts = {"rows": 0, "hits": 0, "rejected": 0}
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     all_rows: Iterator[BatchRow | RejectedRow] = chain([first] if first else [], rows)
@@ -215,10 +226,13 @@ _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "te
 def _output_format(fmt: str | None, output: Path | None) -> str:
     if fmt is not None:
         value = fmt.strip().lower()
-        if value not in _WRITERS:
-            fail(f"--format must be one of {', '.join(_WRITERS)}, not {fmt!r}", ExitCode.USAGE)
+        if value not in (*_WRITERS, "html"):
+            formats = ", ".join((*_WRITERS, "html"))
+            fail(f"--format must be one of {formats}, not {fmt!r}", ExitCode.USAGE)
         return value
     if output is not None:
+        if output.suffix.lower() in (".html", ".htm"):
+            return "html"
         return _EXTENSIONS.get(output.suffix.lower(), "jsonl")
     return "jsonl"
 
