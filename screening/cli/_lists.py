@@ -1,20 +1,49 @@
-"""List commands: ``refresh``, ``import``, ``status``. Parse, call the library, render, exit."""
+"""List commands: ``refresh``, ``import``, ``status``. Parse, call the library, render, exit.
+
+``refresh`` is one-shot (for cron, systemd timers, Kubernetes CronJobs; the refresh lock keeps
+two from overlapping), ``refresh --rescreen`` chains the re-screening of the counterparty
+register (the nightly job), and ``refresh --every 12h`` is the long-running alternative
+(:mod:`screening.schedule`).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 
-from screening.cli._app import ExitCode, command, state
+from screening.cli._app import ExitCode, command, fail, state
+from screening.config import Settings
+from screening.errors import InputError
 from screening.models import jsonable
-from screening.refresh import DEFAULT_LOCK_TIMEOUT, RefreshReport, SourceOutcome, import_files
+from screening.refresh import (
+    DEFAULT_LOCK_TIMEOUT,
+    RefreshReport,
+    SourceOutcome,
+    import_files,
+    select_sources,
+)
 from screening.refresh import refresh as run_refresh
+from screening.schedule import (
+    DEFAULT_JITTER,
+    MAX_JITTER,
+    Stop,
+    check_schedule,
+    run_every,
+    stop_on_signals,
+)
 from screening.status import SourceStatus, format_duration, parse_duration
 from screening.status import status as list_status
+
+if TYPE_CHECKING:
+    from screening.rescreen import RescreenReport
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 WaitOption = Annotated[
@@ -41,14 +70,108 @@ def refresh_cmd(
     ] = None,
     as_json: JsonOption = False,
     wait: WaitOption = DEFAULT_LOCK_TIMEOUT,
+    rescreen: Annotated[
+        bool,
+        typer.Option(
+            "--rescreen",
+            help="Then re-screen the counterparty register against what changed (always run: "
+            "a no-op when nothing changed, a catch-up after an interrupted run).",
+        ),
+    ] = False,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="With --rescreen: also write the re-screening as an HTML report.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    every: Annotated[
+        str | None,
+        typer.Option(
+            "--every",
+            metavar="DURATION",
+            help="Keep running: refresh now and then every DURATION (e.g. 12h), jittered; "
+            "stop with SIGTERM or Ctrl-C (a run in progress is finished first).",
+            show_default=False,
+        ),
+    ] = None,
+    jitter: Annotated[
+        float,
+        typer.Option(
+            "--jitter",
+            metavar="FRACTION",
+            min=0.0,
+            max=MAX_JITTER,
+            help="With --every: vary each interval by up to ± this fraction.",
+        ),
+    ] = DEFAULT_JITTER,
+    runs: Annotated[
+        int | None,
+        typer.Option("--runs", min=1, hidden=True, help="With --every: stop after N runs."),
+    ] = None,
 ) -> None:
     """Download the current lists, validate them and store new snapshots; print what changed.
 
-    Exit status 3 when any source failed (its last good snapshot stays current).
+    Exit status 3 when any source failed (its last good snapshot stays current); with
+    --rescreen, otherwise 1 when the re-screening found new potential matches. With --every,
+    0 once stopped.
     """
     settings = state(ctx).settings
-    report = run_refresh(settings, sources or None, lock_timeout=wait)
-    _render_report(report, as_json)
+    if html is not None and not rescreen:
+        fail("--html needs --rescreen", ExitCode.USAGE)
+    names = sources or None
+    if every is None:
+        if runs is not None:
+            fail("--runs needs --every", ExitCode.USAGE)
+        report, again = _refresh_once(settings, names, wait, rescreen, html)
+        _render_run(report, again, as_json)
+        if not report.ok:
+            raise typer.Exit(int(ExitCode.DATA))
+        if again is not None and again.new_alerts:
+            raise typer.Exit(int(ExitCode.REVIEW))
+        raise typer.Exit(int(ExitCode.OK))
+
+    interval = parse_duration(every)
+    check_schedule(interval, jitter)
+    select_sources(settings, names)  # an unknown or disabled source: fail now, not every run
+
+    def job() -> str:
+        report, again = _refresh_once(settings, names, wait, rescreen, html)
+        _render_run(report, again, as_json, compact=True)
+        return run_summary(report, again)
+
+    def log(line: str) -> None:
+        typer.echo(line, err=True)
+
+    stop = Stop()
+    with stop_on_signals(stop, log):
+        run_every(job, interval, stop=stop, log=log, jitter=jitter, name="refresh", max_runs=runs)
+    raise typer.Exit(int(ExitCode.OK))
+
+
+def _refresh_once(
+    settings: Settings,
+    names: list[str] | None,
+    wait: float,
+    rescreen: bool,
+    html: Path | None,
+) -> tuple[RefreshReport, RescreenReport | None]:
+    """One refresh, then (with ``rescreen``) one re-screening of the register."""
+    report = run_refresh(settings, names, lock_timeout=wait)
+    if not rescreen:
+        return report, None
+    from screening.rescreen import rescreen as run_rescreen
+
+    again = run_rescreen(settings)
+    if html is not None:
+        from screening.formats.html import store_entries, write_rescreen_html
+
+        with atomic_text(html) as out:
+            write_rescreen_html(again, out, entries=store_entries(settings))
+    return report, again
 
 
 @command("import")
@@ -126,6 +249,95 @@ def outcome_line(o: SourceOutcome) -> str:
         f"{o.source}: updated +{len(o.added):,} \u2212{len(o.removed):,} ~{len(o.changed):,} "
         f"({'; '.join(extras)})"
     )
+
+
+def _render_run(
+    report: RefreshReport,
+    again: RescreenReport | None,
+    as_json: bool,
+    *,
+    compact: bool = False,
+) -> None:
+    """A refresh's lines (and the re-screening's), or one JSON document (one line when
+    ``compact``, as a long-running loop prints one per run)."""
+    if as_json:
+        doc: dict[str, object] = jsonable(report)
+        if again is not None:
+            doc = {"refresh": doc, "rescreen": jsonable(again)}
+        indent = None if compact else 2
+        typer.echo(json.dumps(doc, indent=indent, ensure_ascii=False))
+        return
+    for o in report.outcomes:
+        typer.echo(outcome_line(o))
+    if again is not None:
+        for line in rescreen_lines(again):
+            typer.echo(line)
+
+
+def run_summary(report: RefreshReport, again: RescreenReport | None) -> str:
+    """One line for a run: ``ofac_sdn updated +12 −3 ~40; 5 unchanged; 1 FAILED (…)``."""
+    parts = []
+    for o in report.outcomes:
+        if o.status == "updated":
+            parts.append(
+                f"{o.source} updated +{len(o.added):,} \u2212{len(o.removed):,} ~{len(o.changed):,}"
+            )
+    unchanged = sum(1 for o in report.outcomes if o.status == "unchanged")
+    if unchanged:
+        parts.append(f"{unchanged} unchanged")
+    for o in report.failed:
+        parts.append(f"{o.source} FAILED ({o.message})")
+    if again is not None:
+        n = len(again.new_alerts)
+        parts.append(
+            f"rescreen {again.counterparties:,} counterparties: {n:,} new potential "
+            f"match{'es' if n != 1 else ''}, {len(again.removed_alerts):,} withdrawn"
+        )
+    return "; ".join(parts) or "no sources"
+
+
+def rescreen_lines(again: RescreenReport) -> list[str]:
+    """The re-screening's summary line, then one line per new or withdrawn alert."""
+    new = again.new_alerts
+    lines = [
+        f"rescreen ({again.mode}): {again.counterparties:,} counterparties "
+        f"({again.screened_delta:,} against changed entries, {again.screened_full:,} in full, "
+        f"{again.up_to_date:,} up to date): {len(new):,} new potential "
+        f"match{'es' if len(new) != 1 else ''}, {len(again.updated_alerts):,} updated, "
+        f"{len(again.removed_alerts):,} withdrawn; {again.open_alerts:,} open alerts "
+        f"({again.seconds:.1f} s)"
+    ]
+    for e in new:
+        what = "NEW" if e.event == "new" else "REOPENED"
+        score = "" if e.score is None else f" {e.score:.2f}"
+        list_name = e.hit.list_name if e.hit is not None else e.source
+        lines.append(
+            f"  {what} {e.counterparty_id} {e.name!r}: {list_name} {e.entry_id} "
+            f"{e.matched_name!r}{score}"
+        )
+    for e in again.removed_alerts:
+        why = f": {e.reason}" if e.reason else ""
+        lines.append(f"  WITHDRAWN {e.counterparty_id} {e.name!r}: {e.source} {e.entry_id}{why}")
+    for problem in again.problems:
+        lines.append(f"  NOT SCREENED {problem}")
+    return lines
+
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[IO[str]]:
+    """A text file written next to ``path`` and moved into place once complete."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            yield out
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _render_report(report: RefreshReport, as_json: bool) -> None:
