@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import time
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -382,7 +384,7 @@ def import_files(
     """
     definitions = _import_targets(settings, source_id)
     sources = [load_source(d) for d in definitions]
-    contents = _read_import(sources, paths)
+    contents = _read_import(sources, paths, limit=settings.http.max_bytes)
     raw_files = {
         name: RawFile(
             name=name,
@@ -427,8 +429,10 @@ def _import_targets(settings: Settings, name: str) -> list[SourceDefinition]:
 
 
 def _read_import(
-    sources: Sequence[ListSource], paths: Sequence[Path]
+    sources: Sequence[ListSource], paths: Sequence[Path], *, limit: int
 ) -> dict[str, tuple[Path, bytes]]:
+    """The files of an import by expected name; each at most ``limit`` bytes (the download
+    cap, ``http.max_bytes``), also once un-gzipped: a gzip bomb is refused, not expanded."""
     expected: dict[str, str] = {}  # upper-case name -> name
     required: set[str] = set()
     for s in sources:
@@ -460,14 +464,23 @@ def _read_import(
     out: dict[str, tuple[Path, bytes]] = {}
     for name, path in chosen.items():
         try:
+            size = path.stat().st_size
+            if size > limit:
+                raise InputError(f"{path}: {size:,} bytes, more than the limit of {limit:,}")
             blob = path.read_bytes()
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from exc
         if blob[:2] == b"\x1f\x8b":
             try:
-                blob = gzip.decompress(blob)
-            except (OSError, EOFError) as exc:
+                with gzip.GzipFile(fileobj=io.BytesIO(blob)) as unzipped:
+                    blob = unzipped.read(limit + 1)
+            except (OSError, EOFError, zlib.error) as exc:
                 raise InputError(f"{path}: broken gzip file: {exc}") from exc
+            if len(blob) > limit:
+                raise InputError(
+                    f"{path}: more than {limit:,} bytes once decompressed (the limit, setting "
+                    "http.max_bytes); not imported"
+                )
         out[name] = (path, blob)
     return out
 
@@ -547,8 +560,6 @@ def _same_files(current: SnapshotInfo, files: Sequence[RawFile]) -> bool:
     old = {f.name: f.sha256 for f in current.files}
     new = {f.name: f.sha256 for f in files}
     return bool(new) and old == new
-
-
 
 
 def _sniff(source: ListSource, files: Mapping[str, bytes]) -> None:

@@ -318,6 +318,10 @@ class Store:
             )
         if "readonly" in text or "unable to open" in text:
             return StoreError(f"{what}: {self.path}: {text} (is the directory writable?)")
+        if "disk is full" in text or "disk I/O error" in text:
+            return StoreError(
+                f"{what}: {self.path}: {text} (is the disk full?); nothing was changed"
+            )
         return StoreError(f"{what}: {self.path}: {text}")
 
     @contextmanager
