@@ -230,6 +230,14 @@ def _worker_screen(items: list[_Item]) -> list[_Result]:
     return [_WORKER.screen(i) for i in items]
 
 
+def _workers(workers: int | None) -> int:
+    """Worker processes: as asked, else one per core (up to 4); used only for 1,000 names or
+    more."""
+    from screening.screener import default_workers
+
+    return workers if workers is not None else default_workers()
+
+
 def _run(
     screener: Screener,
     target: MatchIndex,
@@ -387,7 +395,7 @@ def add_and_screen(
             snaps = {s.source: s.id for s in screener.index.snapshots}
             hashes = _current_hashes(settings, screener.index.snapshots)
             items: list[_Item] = [(c.name, c.country, c.type, None) for c in to_screen]
-            results = _run(screener, screener.index, items, threshold, workers or 1)
+            results = _run(screener, screener.index, items, threshold, _workers(workers))
             for cp, (fp, hits, notes, error, _) in zip(to_screen, results, strict=True):
                 if error is not None:
                     rejected.append(RejectedRow(id=cp.id, line=given[cp.id][0], message=error))
@@ -540,7 +548,9 @@ def rescreen(
 ) -> RescreenReport:
     """Screen the register against the current snapshots: each counterparty against the
     entries added or changed since it was last screened (``full``: against every entry),
-    dropping alerts on removed entries. Records the alerts and appends an audit record."""
+    dropping alerts on removed entries. Records the alerts and appends an audit record.
+    ``workers``: processes for the screening (default: one per core, up to 4, from 1,000
+    names)."""
     from screening.store import Store
 
     started = datetime.now(UTC)
@@ -549,7 +559,7 @@ def rescreen(
     snaps = {s.source: s for s in screener.index.snapshots}
     current_ids = {src: s.id for src, s in snaps.items()}
     matcher = matcher_version()
-    n_workers = workers or 1
+    n_workers = _workers(workers)
     log = AuditLog.open(settings)
     with Register.open(settings) as reg, Store.open(settings) as store:
         states = reg.states()

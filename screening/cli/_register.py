@@ -37,7 +37,9 @@ audit_app = sub_app("audit", "The audit trail: verify the chain, export records.
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON Lines on standard output.")]
 WorkersOpt = Annotated[
     int | None,
-    typer.Option("--workers", min=1, max=64, help="Worker processes for the screening."),
+    typer.Option(
+        "--workers", min=1, max=64, help="Worker processes (default: one per core, up to 4)."
+    ),
 ]
 
 
