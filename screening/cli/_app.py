@@ -142,6 +142,16 @@ def _global(
     ctx.obj = State(home=home, config=config)
 
 
+def record_audit(settings: Settings, kind: str, **fields: Any) -> None:
+    """Append a record of a screening to the audit trail (``screening.audit``).
+
+    A screening that cannot be recorded fails the command (exit 3) after its result was shown:
+    an unrecorded screening is not one a compliance team can rely on."""
+    from screening.audit import AuditLog
+
+    AuditLog.open(settings).append(kind, **fields)
+
+
 def sub_app(name: str, help: str) -> typer.Typer:
     """A command group (``screening NAME …``) registered on the main application."""
     group = typer.Typer(

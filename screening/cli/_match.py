@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -12,7 +13,7 @@ from typing import IO, Annotated
 
 import typer
 
-from screening.cli._app import ExitCode, command, fail, state
+from screening.cli._app import ExitCode, command, fail, record_audit, state
 from screening.errors import InputError
 from screening.formats.batch import CsvWriter, JsonlWriter, TextWriter, explain_text
 from screening.formats.html import HtmlWriter, store_entries
@@ -105,6 +106,14 @@ def check(
         typer.echo(_snapshot_line(result))
         for w in result.warnings:
             _echo_err(f"warning: {w}")
+    record_audit(
+        state(ctx).settings,
+        "check",
+        input={"name": name, "country": country, "type": kind},
+        results=result.hits,
+        snapshots=result.snapshots,
+        threshold=result.threshold,
+    )
     raise typer.Exit(int(ExitCode.REVIEW if result.hits else ExitCode.OK))
 
 
@@ -149,7 +158,7 @@ def batch(
         typer.Option(
             "--format",
             "-f",
-            help="jsonl, csv or text (default: from --output's extension, else jsonl).",
+            help="jsonl, csv, text or html (default: from --output's extension, else jsonl).",
         ),
     ] = None,
     input_format: Annotated[
@@ -192,9 +201,13 @@ def batch(
     counts = {"rows": 0, "hits": 0, "rejected": 0}
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     all_rows: Iterator[BatchRow | RejectedRow] = chain([first] if first else [], rows)
+    from screening.audit import compact
+
+    screened: list[object] = []  # compact per-row results for the audit record
     try:
         for result in _screen_stream(screener, all_rows, threshold, workers):
             writer.write(result)
+            screened.append(compact(result))
             counts["rows"] += 1
             counts["hits"] += bool(result.hits)
             counts["rejected"] += result.error is not None
@@ -207,6 +220,14 @@ def batch(
     _echo_err(
         f"{counts['rows']:,} rows: {counts['hits']:,} with potential matches, "
         f"{counts['rejected']:,} rejected"
+    )
+    record_audit(
+        settings,
+        "batch",
+        input={"file": str(input_path), "sha256": _file_sha256(input_path), **counts},
+        results=screened,
+        snapshots=screener.snapshot_refs(),
+        threshold=screener.threshold if threshold is None else threshold,
     )
     if counts["hits"]:
         raise typer.Exit(int(ExitCode.REVIEW))
@@ -221,6 +242,14 @@ _WRITERS: dict[str, type[JsonlWriter] | type[CsvWriter] | type[TextWriter]] = {
     "text": TextWriter,
 }
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "text"}
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _output_format(fmt: str | None, output: Path | None) -> str:

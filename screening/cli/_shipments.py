@@ -16,10 +16,10 @@ from typing import IO, Annotated, Any, Protocol, cast
 
 import typer
 
-from screening.cli._app import ExitCode, command, state, sub_app
+from screening.cli._app import ExitCode, command, record_audit, state, sub_app
 from screening.config import Settings
 from screening.errors import InputError
-from screening.models import jsonable
+from screening.models import SnapshotRef, jsonable
 from screening.rules import Decision, RuleSet, ShipmentResult, load_ruleset
 from screening.rules.model import KINDS
 from screening.shipments import RecordError, Shipment, load_shipments
@@ -135,6 +135,8 @@ def shipment(
     rejected = 0
     snapshots: dict[tuple[str, int], str] = {}
     seen_warnings: set[str] = set()
+    audited: list[object] = []  # (shipment, result) per screened shipment, for the audit trail
+    refs: dict[tuple[str, int], SnapshotRef] = {}
     out = _Output(output) if output is not None else None
     try:
         for item in load_shipments(file):
@@ -146,6 +148,9 @@ def shipment(
                 if screener is None:
                     screener = _open_screener(settings)
                 result = screener.screen_shipment(item, ruleset)
+                audited.append({"shipment": item, "result": result})
+                for ref in result.snapshots:
+                    refs[(ref.source, ref.snapshot_id)] = ref
                 counts[result.decision] += 1
                 for s in result.snapshots:
                     stale = ", stale" if s.stale else ""
@@ -168,6 +173,15 @@ def shipment(
     total = sum(counts.values()) + rejected
     if total == 0:
         raise InputError(f"{file}: no shipments in the file")
+    if audited:
+        record_audit(
+            settings,
+            "shipment",
+            input={"file": str(file), "shipments": len(audited), "rejected": rejected},
+            results=audited,
+            snapshots=list(refs.values()),
+            ruleset_version=ruleset.version_info.label,
+        )
     if not as_json:
         summary = (
             f"{total} shipment(s): {counts[Decision.BLOCK]} block, "
