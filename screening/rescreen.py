@@ -319,7 +319,7 @@ class _Lists:
             primary = _primary_of(source)
             if primary and entry_id in self.raw.get(primary, {}):
                 return f"now screened as {primary} entry {entry_id}"
-            return f"removed from the list (snapshot {self.ids[source]})"
+            return f"removed from the list in snapshot {self.ids[source]}"
         if now != alert_hash:
             return "the list entry changed and no longer matches"
         return None
