@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 6
+INDEX_FORMAT = 7
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -271,7 +271,6 @@ class MatchIndex:
         key_form: dict[str, str],
         neighbours: dict[str, tuple[str, ...]],
         form_weight: dict[str, float],
-        unknown_weight: float,
         snapshots: tuple[SnapshotInfo, ...],
     ) -> None:
         self.entries = entries
@@ -282,7 +281,6 @@ class MatchIndex:
         self.key_form = key_form  # phonetic key -> one form (spelling) that has it
         self.neighbours = neighbours  # one-deletion variant of a skeleton -> skeletons
         self.form_weight = form_weight
-        self.unknown_weight = unknown_weight
         self.snapshots = snapshots
         self.format = INDEX_FORMAT
         self.knowledge_version = knowledge().version
@@ -427,7 +425,6 @@ class MatchIndex:
             key_form,
             {k: tuple(sorted(v)) for k, v in neighbours.items()},
             form_weight,
-            1.0,
             tuple(data_snap for data_snap, _ in data),
         )
 
@@ -470,11 +467,11 @@ class MatchIndex:
         parts = self._correct_typos(parts, person)
         forms = tuple(comparison_form(t, person) for t in parts.tokens)
         keys = tuple(phonetic_key(f) for f in forms)
+        # Weights from the frozen table, not from this index: a query is prepared the same
+        # whatever the lists hold, so its score against an entry never depends on the others.
+        frequencies = name_frequencies()
         weights = tuple(
-            w
-            if (w := fixed_weight(f)) is not None
-            else self.form_weight.get(f, self.unknown_weight)
-            for f in forms
+            w if (w := fixed_weight(f)) is not None else frequencies.weight(f) for f in forms
         )
         roles = (ROLE_NONE,) * len(forms)
         cjk = _has_cjk(text)
@@ -488,16 +485,16 @@ class MatchIndex:
         )
 
     def _correct_typos(self, parts: NameParts, person: bool | None) -> NameParts:
-        """Mistyped legal forms and business words ("CompIany", "LiRited") put right."""
+        """Mistyped legal-form words ("CompIany", "LiRited", "CLrporation") put right. Only
+        words unknown to every list name are corrected (the frozen name frequencies)."""
         changed = False
         tokens = list(parts.tokens)
+        known = name_frequencies().df
         for i, t in enumerate(tokens):
-            if len(t) < 6 or not t.isalpha() or t in self.form_weight:
+            if len(t) < 6 or not t.isalpha() or t in known:
                 continue
             best = _typo_vocabulary_match(t)
-            # Not when a listed name's part is as close.
-            near = max(self._similar_keys(t, phonetic_key(t)).values(), default=0.0)
-            if best is not None and best[1] * 0.97 > near:
+            if best is not None:
                 tokens[i] = best[0]
                 changed = True
         if not changed:
@@ -840,13 +837,13 @@ _TYPO_VOCABULARY: list[str] = []
 
 @lru_cache(maxsize=65536)
 def _typo_vocabulary_match(token: str) -> tuple[str, float] | None:
-    """The legal-form or business word a mistyped token most likely is, if any."""
+    """The legal-form word a mistyped token most likely is, if any."""
     if not _TYPO_VOCABULARY:
         kb = knowledge()
-        words = {w for phrase in kb.legal_forms for w in phrase} | set(kb.generic)
+        words = {w for phrase in kb.legal_forms for w in phrase}
         _TYPO_VOCABULARY.extend(sorted(w for w in words if len(w) >= 6))
     hit = process.extractOne(
-        token, _TYPO_VOCABULARY, scorer=Indel.normalized_similarity, score_cutoff=0.85
+        token, _TYPO_VOCABULARY, scorer=Indel.normalized_similarity, score_cutoff=0.86
     )
     return (hit[0], hit[1]) if hit else None
 
