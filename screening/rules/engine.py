@@ -329,23 +329,30 @@ def _forwarder_as_end_user(rule: ForwarderAsEndUser, ctx: _Context) -> Iterator[
 
 def _payer_third_country(rule: PayerThirdCountry, ctx: _Context) -> Iterator[Finding]:
     parties = ctx.shipment.parties
-    buyer: Party | None = None
+    # Every party of the first buyer role present: with two buyers, either's country will do
+    # (which one is listed first must not change the decision).
+    buyers: list[Party] = []
     for role in rule.buyer_roles:
-        buyer = next((p for p in parties if p.role is role and p.country), None)
-        if buyer is not None:
+        buyers = [p for p in parties if p.role is role and p.country]
+        if buyers:
             break
+    buyer_countries = sorted({p.country for p in buyers if p.country})
     destination = ctx.route[-1] if ctx.route else None
     dest_country = place_country(destination) if destination else None
-    if buyer is None and dest_country is None:
+    if not buyers and dest_country is None:
         return
     for payer in parties:
         if payer.role not in rule.payer_roles or not payer.country:
             continue
-        if payer.country in (buyer.country if buyer else None, dest_country):
+        if payer.country in buyer_countries or payer.country == dest_country:
             continue
         others = []
-        if buyer is not None:
-            others.append(f"the {buyer.role.value.replace('_', ' ')}'s country ({buyer.country})")
+        if buyers:
+            role_name = buyers[0].role.value.replace("_", " ")
+            if len(buyer_countries) == 1:
+                others.append(f"the {role_name}'s country ({buyer_countries[0]})")
+            else:
+                others.append(f"the {role_name}s' countries ({', '.join(buyer_countries)})")
         if destination is not None:
             others.append(f"the destination ({destination})")
         message = f"{payer.label()} pays from {ctx.place(payer.country)}, not " + " or ".join(

@@ -263,8 +263,8 @@ class PayerThirdCountry(_RuleBase):
     """The payer's country differs from both the buyer's and the destination country.
 
     ``payer_roles`` are the parties that pay; ``buyer_roles`` the parties whose country the
-    payer may share (the first role present is used). Does not fire when the payer's country
-    is unknown.
+    payer may share (the first role present is used; with several such parties, any of their
+    countries). Does not fire when the payer's country is unknown.
     """
 
     kind: Literal["payer_third_country"]
