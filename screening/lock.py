@@ -20,6 +20,9 @@ from pathlib import Path
 
 from screening.errors import LockedError, StoreError
 
+#: Seconds a refresh waits for another one to finish before giving up.
+DEFAULT_LOCK_TIMEOUT = 300.0
+
 __all__ = ["LOCK_FILE", "refresh_lock"]
 
 LOCK_FILE = "refresh.lock"

@@ -51,7 +51,7 @@ from screening.errors import (
     StoreError,
     ValidationError,
 )
-from screening.lock import refresh_lock
+from screening.lock import DEFAULT_LOCK_TIMEOUT, refresh_lock
 from screening.models import ParseResult, RawFile, SnapshotInfo
 from screening.seed import ensure_seeds
 from screening.sources._http import FetchResult, fetch, new_session
@@ -69,7 +69,6 @@ __all__ = [
 ]
 
 #: Seconds a refresh or import waits for another one to finish before giving up.
-DEFAULT_LOCK_TIMEOUT = 300.0
 
 
 class SourceOutcome(BaseModel):

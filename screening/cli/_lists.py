@@ -22,15 +22,8 @@ import typer
 from screening.cli._app import ExitCode, command, fail, state
 from screening.config import Settings
 from screening.errors import InputError
+from screening.lock import DEFAULT_LOCK_TIMEOUT
 from screening.models import jsonable
-from screening.refresh import (
-    DEFAULT_LOCK_TIMEOUT,
-    RefreshReport,
-    SourceOutcome,
-    import_files,
-    select_sources,
-)
-from screening.refresh import refresh as run_refresh
 from screening.schedule import (
     DEFAULT_JITTER,
     MAX_JITTER,
@@ -43,6 +36,7 @@ from screening.status import SourceStatus, format_duration, parse_duration
 from screening.status import status as list_status
 
 if TYPE_CHECKING:
+    from screening.refresh import RefreshReport, SourceOutcome
     from screening.rescreen import RescreenReport
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -136,6 +130,8 @@ def refresh_cmd(
 
     interval = parse_duration(every)
     check_schedule(interval, jitter)
+    from screening.refresh import select_sources
+
     select_sources(settings, names)  # an unknown or disabled source: fail now, not every run
 
     def job() -> str:
@@ -160,6 +156,8 @@ def _refresh_once(
     html: Path | None,
 ) -> tuple[RefreshReport, RescreenReport | None]:
     """One refresh, then (with ``rescreen``) one re-screening of the register."""
+    from screening.refresh import refresh as run_refresh
+
     report = run_refresh(settings, names, lock_timeout=wait)
     if not rescreen:
         return report, None
@@ -194,6 +192,8 @@ def import_cmd(
     Exit status 3 when the files fail validation (the last good snapshot stays current).
     """
     settings = state(ctx).settings
+    from screening.refresh import import_files
+
     report = import_files(settings, source, files, lock_timeout=wait)
     _render_report(report, as_json)
 
