@@ -12,7 +12,7 @@ import pytest
 import responses
 from typer.testing import CliRunner
 
-import screening.cli._lists as lists_cli
+import screening.refresh
 import screening.rescreen
 import screening.schedule
 from screening.cli import ExitCode, app
@@ -97,7 +97,7 @@ def fake_jobs(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         state["rescreen"] += 1
         return state["rescreen_report"]  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(lists_cli, "run_refresh", fake_refresh)
+    monkeypatch.setattr(screening.refresh, "refresh", fake_refresh)
     monkeypatch.setattr(screening.rescreen, "rescreen", fake_rescreen)
     return state
 
