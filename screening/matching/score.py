@@ -106,20 +106,8 @@ def align(
                 if cr != ROLE_NONE and (qr == ROLE_SURNAME) != (cr == ROLE_SURNAME):
                     sim *= ROLE_MISMATCH_FACTOR  # a surname paired with a given name
             pairs.append((sim, i, j))
-    pairs.sort(reverse=True)
-    used_q = 0
-    used_c = 0
     chosen: list[tuple[int, int, float]] = []
-    num = 0.0
-    for sim, i, j in pairs:
-        bq = 1 << i
-        bc = 1 << j
-        if used_q & bq or used_c & bc:
-            continue
-        used_q |= bq
-        used_c |= bc
-        chosen.append((i, j, sim))
-        num += sim * (q_weights[i] + c_weights[j])
+    used_q, used_c = _assign(pairs, 0, 0, chosen)
     if chosen and len(chosen) < len(q_forms) and len(chosen) < nc:
         extra: list[tuple[float, int, int]] = []
         for i, qf in enumerate(q_forms):
@@ -134,20 +122,11 @@ def align(
                     cached = token_similarity(qf, q_keys[i], cf, c_keys[j])[0]
                     cache[(qf, cf)] = cached
                 if cached > 0.0:
-                    sim = cached
-                    extra.append((sim, i, j))
-        extra.sort(reverse=True)
-        for sim, i, j in extra:
-            bq = 1 << i
-            bc = 1 << j
-            if used_q & bq or used_c & bc:
-                continue
-            used_q |= bq
-            used_c |= bc
-            chosen.append((i, j, sim))
-            num += sim * (q_weights[i] + c_weights[j])
+                    extra.append((cached, i, j))
+        used_q, used_c = _assign(extra, used_q, used_c, chosen)
     if not chosen:
         return 0.0, []
+    num = sum(sim * (q_weights[i] + c_weights[j]) for i, j, sim in chosen)
     den = sum(q_weights)
     surname_matched = any(c_roles[j] == ROLE_SURNAME for _, j, _ in chosen)
     for j, w in enumerate(c_weights):
@@ -158,6 +137,26 @@ def align(
         else:
             den += w * UNMATCHED_WEIGHT.get(c_roles[j], UNMATCHED_WEIGHT_DEFAULT)
     return (num / den if den > 0 else 0.0), chosen
+
+
+def _assign(
+    pairs: list[tuple[float, int, int]],
+    used_q: int,
+    used_c: int,
+    chosen: list[tuple[int, int, float]],
+) -> tuple[int, int]:
+    """Greedy one-to-one pairing, most similar first; appends to ``chosen`` and returns the
+    bit sets of the query and list parts now used."""
+    pairs.sort(reverse=True)
+    for sim, i, j in pairs:
+        bq = 1 << i
+        bc = 1 << j
+        if used_q & bq or used_c & bc:
+            continue
+        used_q |= bq
+        used_c |= bc
+        chosen.append((i, j, sim))
+    return used_q, used_c
 
 
 def compact_similarity(q_compact: str, c_compact: str) -> float:
