@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from screening.config import Settings, load_settings
 from screening.countries import to_iso2
 from screening.errors import InputError
-from screening.matching.index import INDEX_FORMAT, Candidate, MatchIndex, Query, explain_pairs
+from screening.matching.index import (
+    INDEX_FORMAT,
+    Candidate,
+    MatchIndex,
+    Query,
+    explain_pairs,
+    merge_candidates,
+)
 from screening.models import (
     EntityType,
     Hit,
@@ -38,6 +46,7 @@ from screening.models import (
     SnapshotRef,
 )
 from screening.names.knowledge import knowledge
+from screening.names.normalize import has_lookalike_word
 
 if TYPE_CHECKING:
     from screening.rules.result import ShipmentResult
@@ -215,7 +224,16 @@ def screen_name(
     if not q.forms:
         raise InputError("name has no letters or digits to screen")
     found = index.score_query(q, threshold=threshold, country=iso, limit=limit)
-    return tuple(to_hit(index, q, c) for c in found), tuple(warnings)
+    readings = {id(c): q for c in found}
+    if has_lookalike_word(text):
+        # A word wholly in look-alike letters of another script (СІМЕХ) is also read as the
+        # Latin word it imitates; the better reading of each entry counts.
+        alt = index.prepare(text, parsed, fold_lookalike_words=True)
+        if alt.exact != q.exact and alt.forms:
+            more = index.score_query(alt, threshold=threshold, country=iso, limit=limit)
+            readings.update({id(c): alt for c in more})
+            found = merge_candidates(found, more, limit)
+    return tuple(to_hit(index, readings[id(c)], c) for c in found), tuple(warnings)
 
 
 def screen_rows(
@@ -441,11 +459,17 @@ class Screener:
             yield from screen_rows(self.index, batch_rows, threshold=th, limit=limit)
             return
         chunks = _chunks(batch_rows, chunk_size)
+        window = max(2, 4 * workers)  # chunks in flight: input is read a bounded way ahead
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_worker_init, initargs=(str(self.index_path),)
         ) as pool:
-            for results in pool.map(_worker_screen, ((c, th, limit) for c in chunks), chunksize=1):
-                yield from results
+            pending: deque[Future[list[BatchResult]]] = deque()
+            for chunk in chunks:
+                pending.append(pool.submit(_worker_screen, (chunk, th, limit)))
+                if len(pending) >= window:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
 
     def screen_shipment(self, shipment: Shipment, ruleset: RuleSet | None = None) -> ShipmentResult:
         """Screen a shipment: every party's name and the route and goods rules."""

@@ -201,13 +201,20 @@ def batch(
     counts = {"rows": 0, "hits": 0, "rejected": 0}
     bar = _Progress(sys.stderr.isatty() if progress is None else progress)
     all_rows: Iterator[BatchRow | RejectedRow] = chain([first] if first else [], rows)
-    from screening.audit import compact
+    from screening.audit import canonical_bytes, compact
 
-    screened: list[object] = []  # compact per-row results for the audit record
+    # The audit record keeps every row with hits in full (and the first rejected rows), and a
+    # SHA-256 over every row's compact result in order, so that the clear and rejected rows are
+    # accounted for without holding them: memory stays flat however long the file is.
+    flagged: list[object] = []
+    rows_digest = hashlib.sha256()
     try:
         for result in _screen_stream(screener, all_rows, threshold, workers):
             writer.write(result)
-            screened.append(compact(result))
+            row = compact(result)
+            rows_digest.update(canonical_bytes(row) + b"\n")
+            if result.hits or (result.error is not None and len(flagged) < _AUDIT_REJECTED_KEPT):
+                flagged.append(row)
             counts["rows"] += 1
             counts["hits"] += bool(result.hits)
             counts["rejected"] += result.error is not None
@@ -225,7 +232,7 @@ def batch(
         settings,
         "batch",
         input={"file": str(input_path), "sha256": _file_sha256(input_path), **counts},
-        results=screened,
+        results={"rows_sha256": rows_digest.hexdigest(), "flagged": flagged},
         snapshots=screener.snapshot_refs(),
         threshold=screener.threshold if threshold is None else threshold,
     )
@@ -273,6 +280,7 @@ def _open_output(path: Path) -> IO[str]:
         raise InputError(f"{path}: cannot write: {exc.strerror}") from exc
 
 
+_AUDIT_REJECTED_KEPT = 1000  # rejected rows copied into a batch's audit record
 _PARALLEL_FROM = 2000  # rows: below this, one process is faster than starting workers
 
 

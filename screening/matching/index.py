@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -240,7 +240,14 @@ def _mark_patronymics(parts: NameParts) -> NameParts:
 
 
 def _has_cjk(text: str) -> bool:
-    return any(0x2E80 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF for c in text)
+    """Whether the name is written in Chinese, Japanese or Korean letters (not merely holds an
+    ideographic space or an invisible Hangul filler)."""
+    return any(
+        (0x2E80 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF or 0xAC00 <= ord(c) <= 0xD7AF)
+        and c.isalpha()
+        and ord(c) not in (0x3164,)
+        for c in text
+    )
 
 
 def _name_variants(name: Name) -> list[tuple[str, NameKind, bool]]:
@@ -449,7 +456,7 @@ class MatchIndex:
         try:
             with path.open("rb") as f:
                 obj = pickle.load(f)  # the data directory is the user's own (0700): trusted
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        except Exception:  # noqa: BLE001 - any damage to a cache means: rebuild it
             return None
         if (
             not isinstance(obj, MatchIndex)
@@ -461,9 +468,11 @@ class MatchIndex:
 
     # -- searching ------------------------------------------------------------------------
 
-    def prepare(self, text: str, kind: EntityType | None = None) -> Query:
+    def prepare(
+        self, text: str, kind: EntityType | None = None, *, fold_lookalike_words: bool = False
+    ) -> Query:
         person = None if kind in (None, EntityType.UNKNOWN) else kind is EntityType.PERSON
-        parts = parse_name(text, person=person)
+        parts = parse_name(text, person=person, fold_lookalike_words=fold_lookalike_words)
         parts = self._correct_typos(parts, person)
         forms = tuple(comparison_form(t, person) for t in parts.tokens)
         keys = tuple(phonetic_key(f) for f in forms)
@@ -856,6 +865,24 @@ def _duplicate_of(source: str) -> str | None:
         if d.id == source:
             return d.options.get("duplicate_of")
     return None
+
+
+def merge_candidates(a: list[Candidate], b: list[Candidate], limit: int) -> list[Candidate]:
+    """The best candidate per list entry from two readings of one query, best first."""
+    best: dict[tuple[str, str], Candidate] = {}
+    for c in (*a, *b):
+        key = (c.entry.source, c.entry.entry_id)
+        if key not in best or c.score > best[key].score:
+            best[key] = c
+    return sorted(
+        best.values(),
+        key=lambda c: (
+            -c.score,
+            _source_rank(c.entry.source),
+            c.name.kind != "primary",
+            c.entry.entry_id,
+        ),
+    )[:limit]
 
 
 def _source_rank(source: str) -> int:

@@ -47,6 +47,9 @@ class NameKnowledge:
     abbreviations: dict[str, str]
     #: look-alike letter of another script -> Latin letter
     confusables: dict[str, str]
+    #: Latin letter -> the Cyrillic letter it looks like (lower case), for Latin look-alikes
+    #: inside Cyrillic words
+    latin_to_cyrillic: dict[str, str]
 
 
 def phrase_tokens(text: str) -> tuple[str, ...]:
@@ -58,6 +61,18 @@ def _read_toml(path: Path) -> dict[str, object]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _latin_to_cyrillic(confusables: dict[str, str]) -> dict[str, str]:
+    """Latin letters that double as Russian ones in print -> those Russian letters."""
+    out: dict[str, str] = {}
+    for ch in "аеорсух":
+        if ch in confusables:
+            out[confusables[ch]] = ch
+    for ch in "АВЕКМНОРСТУХ":
+        if ch in confusables:
+            out[confusables[ch].upper()] = ch
+    return out
 
 
 @cache
@@ -100,4 +115,5 @@ def knowledge() -> NameKnowledge:
         given_name=given,
         abbreviations={k.casefold(): v.casefold() for k, v in data.abbreviations.items()},
         confusables=confusables,
+        latin_to_cyrillic=_latin_to_cyrillic(confusables),
     )

@@ -61,7 +61,9 @@ def clean(text: str) -> str:
         cat = unicodedata.category(c)
         if cat == "Cf" or cat == "Mn" or cat == "Me":
             continue
-        out.append(" " if cat == "Cc" or cat == "Zl" or cat == "Zp" else c)
+        # Controls, line breaks and symbols (emoji, flags, ®, ★) separate words; they are
+        # never part of a name (anyascii would spell an emoji out as English words).
+        out.append(" " if cat[0] == "S" or cat in ("Cc", "Zl", "Zp", "Co", "Cn") else c)
     return "".join(out)
 
 
@@ -69,11 +71,19 @@ def _is_latin_letter(c: str) -> bool:
     return c.isascii() or unicodedata.name(c, "").startswith("LATIN")
 
 
-def to_latin(text: str) -> str:
-    """Fold look-alike letters inside Latin words; transliterate other scripts."""
+def to_latin(text: str, *, fold_lookalike_words: bool = False) -> str:
+    """Fold look-alike letters inside Latin words; transliterate other scripts.
+
+    A word mixing scripts is read in the script of its unambiguous letters: ``Gаzprom`` (one
+    Cyrillic ``а``) is Latin, ``Рocoбopoнэкcпopт`` (Latin ``o``, ``c``, ``p`` among Cyrillic
+    ``б``, ``н``, ``э``) is Cyrillic. ``fold_lookalike_words``: also read a word written wholly
+    in look-alike letters of another script (``СІМЕХ``) as the Latin word it imitates — an
+    alternative reading the screener tries besides the transliteration.
+    """
     if text.isascii():
         return text
-    confusables = knowledge().confusables
+    kb = knowledge()
+    confusables = kb.confusables
     has_latin_word = any(
         all(_is_latin_letter(c) for c in m.group()) and any(c.isalpha() for c in m.group())
         for m in _WORD.finditer(text)
@@ -86,11 +96,28 @@ def to_latin(text: str) -> str:
         letters = [c for c in w if c.isalpha()]
         latin = sum(1 for c in letters if _is_latin_letter(c))
         foreign = [c for c in letters if not _is_latin_letter(c)]
-        if foreign and all(c in confusables for c in foreign) and (latin or has_latin_word):
-            w = "".join(confusables.get(c, c) for c in w)
+        if foreign and all(c in confusables for c in foreign):
+            if latin or has_latin_word or fold_lookalike_words:
+                w = "".join(confusables.get(c, c) for c in w)
+        elif foreign and latin:
+            # A Cyrillic word with Latin look-alikes in it: give them back their script.
+            w = "".join(kb.latin_to_cyrillic.get(c, c) for c in w)
         return _transliterate(w)
 
     return _WORD.sub(word, text)
+
+
+def has_lookalike_word(text: str) -> bool:
+    """Whether a word of ``text`` is written wholly in look-alike letters of another script
+    (so that it also has a Latin reading, see :func:`to_latin`)."""
+    if text.isascii():
+        return False
+    confusables = knowledge().confusables
+    for m in _WORD.finditer(text):
+        letters = [c for c in m.group() if c.isalpha()]
+        if len(letters) >= 2 and all(not _is_latin_letter(c) and c in confusables for c in letters):
+            return True
+    return False
 
 
 def _transliterate(word: str) -> str:
@@ -110,6 +137,9 @@ def _transliterate(word: str) -> str:
     return "".join(out)
 
 
+_GAP = re.compile(r"\s+")
+
+
 def tokenize(latin: str) -> list[str]:
     """Lower-case ASCII tokens of already-latinised text."""
     text = latin.casefold()
@@ -118,8 +148,17 @@ def tokenize(latin: str) -> list[str]:
             text = text.replace(a, "")
     if not text.isascii():
         text = anyascii(text).casefold()
-    tokens = [t for t in _SPLIT.split(text) if t]
-    return _join_spaced_letters(tokens)
+    gaps = {len(g) for g in _GAP.findall(text)}
+    if len(gaps) > 1:
+        # Letter-spaced words ("S h o i g u  S e r g e i") keep the wider gaps between them.
+        narrow = min(gaps)
+        parts = re.split(rf"\s{{{narrow + 1},}}", text)
+        return _join_spaced_letters([t for part in parts for t in _tokens(part)])
+    return _tokens(text)
+
+
+def _tokens(text: str) -> list[str]:
+    return _join_spaced_letters([t for t in _SPLIT.split(text) if t])
 
 
 def _join_spaced_letters(tokens: list[str]) -> list[str]:
@@ -212,14 +251,20 @@ def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
     return [t for t in rest if t not in _NOISE_TOKENS] or rest, found
 
 
-def parse_name(text: str, *, person: bool | None = None, listed: bool = False) -> NameParts:
+def parse_name(
+    text: str,
+    *,
+    person: bool | None = None,
+    listed: bool = False,
+    fold_lookalike_words: bool = False,
+) -> NameParts:
     """Parse a name. ``person``: True/False when the type is known, None when not.
 
     For listed person names (``listed=True``) written ``SURNAME, Given Names`` the roles of the
     parts are recorded; a screened name with one comma is put in natural order the same way
     unless it is known to be an organisation.
     """
-    cleaned = to_latin(clean(text))
+    cleaned = to_latin(clean(text), fold_lookalike_words=fold_lookalike_words)
     surname_part: list[str] = []
     given_part: list[str] = []
     if person is not False and cleaned.count(",") == 1:

@@ -377,13 +377,6 @@ def test_batch_cli_csv_output_is_safe_for_spreadsheets(tmp_path: Path, cli: Cli)
     assert "'=1+1" in out and "'@SUM(A1)" in out and "'+Sberbank" in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screening/screener.py Screener.screen_many(workers > 1): ProcessPoolExecutor.map "
-    "submits every chunk before the first result comes back, so the whole input is read (and "
-    "every result held) at once: `screening batch` of a million rows (2 workers by default "
-    "from 2,000 rows) loads the file whole. Submit a bounded window of chunks instead.",
-)
 def test_parallel_screening_reads_ahead_a_bounded_window(screener: Screener) -> None:
     pulled = 0
 
@@ -411,14 +404,6 @@ def batch_peak(cli: Cli, path: Path) -> int:
         tracemalloc.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screening/cli/_match.py batch: `screened.append(compact(result))` keeps a compact "
-    "copy of every row for the one audit record written at the end, so memory grows with the "
-    "file (scripts/stress-inputs: 888 MB peak for a million rows against 227 MB for 20,000) "
-    "and the audit trail gets one line of hundreds of MB. Stream the rows to the trail (or to "
-    "a side file named by its hash) instead of holding them.",
-)
 def test_batch_cli_memory_does_not_grow_with_the_file(tmp_path: Path, cli: Cli) -> None:
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
     for path, n in ((small, 2_000), (large, 12_000)):

@@ -283,12 +283,6 @@ def test_readers_never_see_a_mixed_snapshot(seeded_home: Path, set_2024: list[Pa
 # -- the name index cache ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="screening/matching/index.py MatchIndex.load catches only OSError, EOFError, "
-    "UnpicklingError, AttributeError and ImportError: a damaged cache file whose first bytes "
-    "say pickle protocol 9 raises ValueError, and Screener.open fails instead of rebuilding",
-)
 def test_a_damaged_index_cache_is_rebuilt(screened_home: Path) -> None:
     from screening.config import load_settings
     from screening.screener import Screener
