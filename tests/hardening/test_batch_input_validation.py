@@ -411,3 +411,22 @@ def test_batch_cli_memory_does_not_grow_with_the_file(tmp_path: Path, cli: Cli) 
     batch_peak(cli, small)  # warm-up: imports, caches
     peak_small, peak_large = batch_peak(cli, small), batch_peak(cli, large)
     assert peak_large < peak_small + 500_000, (peak_small, peak_large)
+
+
+def test_register_files_are_read_by_the_same_reader(tmp_path: Path) -> None:
+    """``screening register add`` reads its files through ``open_text`` too: UTF-16 without a
+    BOM, a stray Windows-1252 line, binary data."""
+    from screening.register import read_register_rows
+
+    path = tmp_path / "register.csv"
+    text = "id,name,country\r\n" + "".join(f"r{i},Name Number {i},DE\r\n" for i in range(3000))
+    path.write_bytes(text.encode("utf-16-le"))
+    assert sum(isinstance(r, BatchRow) for r in read_register_rows(path)) == 3000
+    path.write_bytes(text.encode() + "r-x,Müller Büro GmbH,DE\r\n".encode("cp1252"))
+    warnings: list[str] = []
+    rows = list(read_register_rows(path, warn=warnings.append))
+    assert rows[-1].name == "Müller Büro GmbH"  # type: ignore[union-attr]
+    assert warnings and "line 3002 is not valid UTF-8" in warnings[0]
+    path.write_bytes(random.Random(5).randbytes(3000))
+    with pytest.raises(InputError, match="binary data"):
+        list(read_register_rows(path))
