@@ -147,7 +147,17 @@ def shipment(
             else:
                 if screener is None:
                     screener = _open_screener(settings)
-                result = screener.screen_shipment(item, ruleset)
+                try:
+                    result = screener.screen_shipment(item, ruleset)
+                except InputError as exc:  # this shipment only: the rest of the file goes on
+                    rejected += 1
+                    record = {"id": item.id, "error": str(exc)}
+                    typer.echo(f"error: shipment {item.id}: {exc}", err=True)
+                    if as_json:
+                        typer.echo(json.dumps(record, ensure_ascii=False))
+                    if out is not None:
+                        out.write(record)
+                    continue
                 audited.append({"shipment": item, "result": result})
                 for ref in result.snapshots:
                     refs[(ref.source, ref.snapshot_id)] = ref

@@ -438,8 +438,8 @@ class MatchIndex:
     # -- persistence ----------------------------------------------------------------------
 
     def save(self, path: Path) -> None:
-        """Write atomically (temporary file, then rename)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically (temporary file, then rename), readable by the owner only."""
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".index-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -452,10 +452,14 @@ class MatchIndex:
 
     @staticmethod
     def load(path: Path) -> MatchIndex | None:
-        """The cached index at ``path``, or None when absent, unreadable or outdated."""
+        """The cached index at ``path``, or None when absent, unreadable, outdated, or not
+        safe to unpickle (not owned by this user, or writable by others: a pickle runs code)."""
         try:
             with path.open("rb") as f:
-                obj = pickle.load(f)  # the data directory is the user's own (0700): trusted
+                st = os.fstat(f.fileno())
+                if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+                    return None
+                obj = pickle.load(f)
         except Exception:  # noqa: BLE001 - any damage to a cache means: rebuild it
             return None
         if (
