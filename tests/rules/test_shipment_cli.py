@@ -46,7 +46,11 @@ class FakeScreener:
 def fake_screener_module(
     monkeypatch: pytest.MonkeyPatch, kral_row: dict[str, str], tmp_path: Path
 ) -> None:
+    import screening.screener as real
+
     module = types.ModuleType("screening.screener")
+    for name in ("BatchResult", "BatchRow", "RejectedRow"):  # what the audit trail records
+        setattr(module, name, getattr(real, name))
     module.Screener = FakeScreener  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "screening.screener", module)
     monkeypatch.setattr(FakeScreener, "opened", [])
