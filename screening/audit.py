@@ -53,6 +53,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from screening.errors import InputError, LockedError, StoreError
+from screening.lock import try_lock, unlock
 from screening.models import Hit, SnapshotRef
 
 if TYPE_CHECKING:
@@ -84,35 +85,6 @@ _FILE_RE = re.compile(r"^(\d{4}-\d{2})\.jsonl(\.gz)?$")
 _LOCK_TIMEOUT = 60.0
 _POLL = 0.02
 _TAIL_BLOCK = 64 * 1024
-
-if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-
 
 # -- canonical form ---------------------------------------------------------------------------
 
@@ -389,7 +361,7 @@ class AuditLog:
         try:
             with self._thread_lock:
                 deadline = time.monotonic() + self.lock_timeout
-                while not _try_lock(fd):
+                while not try_lock(fd):
                     if time.monotonic() >= deadline:
                         raise LockedError(
                             f"the audit trail {self.directory} is locked by another process "
@@ -399,7 +371,7 @@ class AuditLog:
                 try:
                     yield
                 finally:
-                    _unlock(fd)
+                    unlock(fd)
         finally:
             os.close(fd)
 

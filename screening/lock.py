@@ -23,7 +23,7 @@ from screening.errors import LockedError, StoreError
 #: Seconds a refresh waits for another one to finish before giving up.
 DEFAULT_LOCK_TIMEOUT = 300.0
 
-__all__ = ["LOCK_FILE", "refresh_lock"]
+__all__ = ["DEFAULT_LOCK_TIMEOUT", "LOCK_FILE", "refresh_lock", "try_lock", "unlock"]
 
 LOCK_FILE = "refresh.lock"
 _POLL = 0.1
@@ -32,7 +32,7 @@ _POLL = 0.1
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
-    def _try_lock(fd: int) -> bool:
+    def try_lock(fd: int) -> bool:
         try:
             os.lseek(fd, 0, os.SEEK_SET)
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
@@ -40,21 +40,21 @@ if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
             return False
         return True
 
-    def _unlock(fd: int) -> None:
+    def unlock(fd: int) -> None:
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 else:
     import fcntl
 
-    def _try_lock(fd: int) -> bool:
+    def try_lock(fd: int) -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         return True
 
-    def _unlock(fd: int) -> None:
+    def unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
@@ -74,7 +74,7 @@ def refresh_lock(home: Path, *, timeout: float = 300.0) -> Iterator[None]:
         raise StoreError(f"cannot create the lock file {path}: {exc.strerror or exc}") from exc
     try:
         deadline = time.monotonic() + max(0.0, timeout)
-        while not _try_lock(fd):
+        while not try_lock(fd):
             if time.monotonic() >= deadline:
                 holder = _holder(fd)
                 who = f" (process {holder})" if holder else ""
@@ -87,7 +87,7 @@ def refresh_lock(home: Path, *, timeout: float = 300.0) -> Iterator[None]:
             _write_pid(fd)
             yield
         finally:
-            _unlock(fd)
+            unlock(fd)
     finally:
         os.close(fd)
 

@@ -39,7 +39,6 @@ written. :mod:`screening.status` measures a downloaded snapshot's age from it.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from screening._bulk import paused_gc
 from screening.errors import StoreError
 from screening.models import ListEntry, RawFile, SnapshotInfo
 
@@ -138,20 +138,6 @@ def canonical_json(entry: ListEntry) -> bytes:
     """The canonical JSON of an entry: ``ListEntry.content_hash()`` is its SHA-256."""
     payload = json.dumps(entry.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     return payload.encode("utf-8")
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building or reading thousands of (acyclic)
-    objects: its repeated full passes otherwise cost more than the work (3x on a snapshot read).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def natural_key(entry_id: str) -> tuple[int, int, str]:
@@ -499,7 +485,7 @@ class Store:
         try:
             # One JSON array validated in one call: far faster than an entry at a time.
             payload = b"[" + b",".join(zlib.decompress(row[0]) for row in rows) + b"]"
-            with _no_gc():
+            with paused_gc():
                 return _ENTRY_LIST.validate_json(payload)
         except (zlib.error, PydanticValidationError) as exc:
             raise StoreError(
@@ -539,7 +525,7 @@ class Store:
         rows_data: list[tuple[bytes, bytes]] = []
         rows_entries: list[tuple[str, bytes, int]] = []
         seen: set[str] = set()
-        with _no_gc():
+        with paused_gc():
             for seq, entry in enumerate(entries):
                 if entry.source != source:
                     raise StoreError(
