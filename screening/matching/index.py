@@ -773,15 +773,7 @@ class MatchIndex:
                 best[cand.entry] = Candidate(
                     cand, entry, score, raw, method, tuple(pairs), adjustments
                 )
-        hits = sorted(
-            best.values(),
-            key=lambda c: (
-                -c.score,
-                _source_rank(c.entry.source),
-                c.name.kind != "primary",
-                c.entry.entry_id,
-            ),
-        )[:limit]
+        hits = sorted(best.values(), key=rank_key)[:limit]
         if len(self._query_cache) >= QUERY_CACHE_SIZE:
             self._query_cache.clear()
         self._query_cache[memo_key] = hits
@@ -878,15 +870,13 @@ def merge_candidates(a: list[Candidate], b: list[Candidate], limit: int) -> list
         key = (c.entry.source, c.entry.entry_id)
         if key not in best or c.score > best[key].score:
             best[key] = c
-    return sorted(
-        best.values(),
-        key=lambda c: (
-            -c.score,
-            _source_rank(c.entry.source),
-            c.name.kind != "primary",
-            c.entry.entry_id,
-        ),
-    )[:limit]
+    return sorted(best.values(), key=rank_key)[:limit]
+
+
+def rank_key(c: Candidate) -> tuple[float, int, bool, str]:
+    """Order of hits: score, then the order of the lists in lists/sources.toml, then primary
+    names before aliases, then entry id."""
+    return (-c.score, _source_rank(c.entry.source), c.name.kind != "primary", c.entry.entry_id)
 
 
 def _source_rank(source: str) -> int:
