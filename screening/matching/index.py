@@ -607,6 +607,21 @@ class MatchIndex:
             wq = q.weights[i]
             bit = 1 << i
             best: dict[int, tuple[float, float]] = {}
+            if len(similar) == 1 and (i in seeds or not seed_hits or not acc_by_name):
+                # One key only (the usual case): no name can be found twice for this part.
+                ((k, sim),) = similar.items()
+                wk = key_weight[k]
+                gain = sim * (wq + wk)
+                for n in postings[k]:
+                    rec = acc_by_name.get(n)
+                    if rec is None:
+                        acc_by_name[n] = [gain, wk, wq, bit]
+                    else:
+                        rec[0] += gain
+                        rec[1] += wk
+                        rec[2] += wq
+                        rec[3] = int(rec[3]) | bit
+                continue
             if i in seeds or not seed_hits or not acc_by_name:
                 for k, sim in similar.items():
                     wk = key_weight[k]
@@ -662,7 +677,7 @@ class MatchIndex:
         typo_bits = 0
         for bit, *_ in typo_parts:
             typo_bits |= bit
-        typo_total = sum(w for *_, w in typo_parts)
+        unpaired_weight: dict[int, float] = {}  # bits of typo parts -> their weight
         need = floor - CANDIDATE_MARGIN
         ranked = []
         for n, (gain, mc, _, mask) in acc_by_name.items():
@@ -682,22 +697,29 @@ class MatchIndex:
                 unpaired = typo_bits & ~int(mask)
                 if not unpaired or rest <= 0.0:
                     continue
-                most = (
-                    typo_total
-                    if unpaired == typo_bits
-                    else sum(w for bit, _, _, w in typo_parts if unpaired & bit)
-                )
-                most = min(most, rest)
+                most = unpaired_weight.get(unpaired)
+                if most is None:
+                    most = sum(w for bit, _, _, w in typo_parts if unpaired & bit)
+                    unpaired_weight[unpaired] = most
+                if most > rest:
+                    most = rest
                 if (num + 2 * TYPO_SIM * most) / (den + most + factor * (rest - most)) < need:
                     continue
                 typo = 0.0
+                forms, keys = cand.forms, cand.keys
                 for bit, first, length, weight in typo_parts:
-                    if unpaired & bit and any(
-                        f[0] == first and abs(len(f) - length) <= 2 and k not in seen_keys
-                        for f, k in zip(cand.forms, cand.keys, strict=True)
-                    ):
-                        typo += weight
-                typo = min(typo, rest)
+                    if not unpaired & bit:
+                        continue
+                    for j, f in enumerate(forms):
+                        if (
+                            f[0] == first
+                            and -2 <= len(f) - length <= 2
+                            and keys[j] not in seen_keys
+                        ):
+                            typo += weight
+                            break
+                if typo > rest:
+                    typo = rest
                 est = (num + 2 * TYPO_SIM * typo) / (den + typo + factor * (rest - typo))
                 if est < need:
                     continue
