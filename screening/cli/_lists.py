@@ -9,19 +9,14 @@ register (the nightly job), and ``refresh --every 12h`` is the long-running alte
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from screening.cli._app import ExitCode, command, fail, state
+from screening.cli._app import ExitCode, atomic_text, command, fail, state
 from screening.config import Settings
-from screening.errors import InputError
 from screening.lock import DEFAULT_LOCK_TIMEOUT
 from screening.models import jsonable
 from screening.schedule import (
@@ -321,23 +316,6 @@ def rescreen_lines(again: RescreenReport) -> list[str]:
     for problem in again.problems:
         lines.append(f"  NOT SCREENED {problem}")
     return lines
-
-
-@contextmanager
-def atomic_text(path: Path) -> Iterator[IO[str]]:
-    """A text file written next to ``path`` and moved into place once complete."""
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _render_report(report: RefreshReport, as_json: bool) -> None:

@@ -5,11 +5,7 @@ Parse, call the library, render, exit."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -17,7 +13,7 @@ from typing import IO, Annotated, Any
 import typer
 
 from screening.audit import AuditLog
-from screening.cli._app import ExitCode, command, fail, state, sub_app
+from screening.cli._app import ExitCode, atomic_text, command, fail, state, sub_app
 from screening.errors import InputError
 from screening.models import Hit, jsonable
 from screening.register import (
@@ -234,7 +230,7 @@ def rescreen_cmd(
     if html is not None:
         from screening.formats.html import store_entries, write_rescreen_html
 
-        with _atomic_text(html) as out:
+        with atomic_text(html) as out:
             write_rescreen_html(report, out, entries=store_entries(settings))
     raise typer.Exit(int(ExitCode.REVIEW if report.new_alerts else ExitCode.OK))
 
@@ -281,22 +277,6 @@ def render_rescreen(report: RescreenReport, as_json: bool) -> None:
         _err(f"  {line}")
     for why, n in sorted(report.full_reasons.items()):
         _err(f"  {n:,} against every entry: {why}")
-
-
-@contextmanager
-def _atomic_text(path: Path) -> Iterator[IO[str]]:
-    """A text file written next to ``path`` and moved into place once complete."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _snaps(snapshots: dict[str, int]) -> str:
