@@ -1,6 +1,7 @@
 """The counterparty register: who is screened continuously, their alerts and analysts' decisions.
 
-One SQLite file, ``HOME/register.sqlite3`` (owner-only, WAL: readers never wait for a writer).
+One SQLite file, ``HOME/register.sqlite3`` (owner-only, WAL: readers never wait for a writer;
+see :mod:`screening._sqlite`).
 
 - ``counterparties``: the register id (the caller's own, required), name, country, type, the
   extra fields as they came (JSON), when added and updated, and the state of the last screening:
@@ -31,17 +32,15 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from screening._sqlite import SQLiteFile
 from screening.errors import InputError, StoreError
 from screening.models import Hit, SnapshotRef
 from screening.screener import MAX_NAME_LENGTH, BatchRow, RejectedRow, parse_kind
@@ -451,130 +450,26 @@ def parse_entry_ref(value: str) -> tuple[str, str]:
 # -- the store ----------------------------------------------------------------------------------
 
 
-class Register:
+class Register(SQLiteFile):
     """The register file. One connection; safe to share between threads (serialised)."""
 
+    _kind = "register"
+    _not_ours = "not a register"
+    _schema = _SCHEMA
+    _schema_version = SCHEMA_VERSION
+
     def __init__(self, path: Path | str, *, timeout: float = 60.0) -> None:
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._conn = self._connect(timeout)
-        try:
-            self._migrate()
-        except BaseException:
-            self._conn.close()
-            raise
+        super().__init__(path, timeout=timeout)
 
     @classmethod
     def open(cls, settings: Settings) -> Register:
         return cls(settings.home / REGISTER_FILE)
 
-    def _connect(self, timeout: float) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the register {self.path}: {exc.strerror or exc}"
-            ) from exc
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                conn.close()
-                raise StoreError(f"cannot open the register {self.path}: WAL mode unavailable")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as exc:
-            raise self._error("cannot open the register", exc) from exc
-        return conn
-
-    def _migrate(self) -> None:
-        try:
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise self._error("cannot open the register", exc) from exc
-        if version == SCHEMA_VERSION:
-            return
-        with self._write("cannot initialise the register") as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
-                return
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the register {self.path} has schema version {version}, newer than this "
-                    f"version of screening understands ({SCHEMA_VERSION}); upgrade screening"
-                )
-            tables = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-            if version == 0 and tables:
-                raise StoreError(f"{self.path} is an SQLite database but not a register")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
         if "not a database" in text or "malformed" in text or "corrupt" in text:
             return StoreError(f"{what}: {self.path} is not a valid register ({text})")
-        return StoreError(f"{what}: {self.path}: {text}")
-
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(what, exc) from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(what, exc) from exc
-                raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN")
-            except sqlite3.Error as exc:
-                raise self._error("cannot read the register", exc) from exc
-            try:
-                yield conn
-            except sqlite3.Error as exc:
-                raise self._error("cannot read the register", exc) from exc
-            finally:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error:
-                    pass
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return super()._error(what, exc)
 
     # -- reading --------------------------------------------------------------------------
 

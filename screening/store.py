@@ -1,7 +1,8 @@
 """Versioned list snapshots in SQLite: write, swap, diff, history.
 
-One file, ``HOME/screening.sqlite3`` (WAL mode, so readers never wait for a writer). A snapshot is
-the complete list of one source as it was retrieved once; entries are stored content-addressed
+One file, ``HOME/screening.sqlite3`` (owner-only, WAL mode so readers never wait for a writer:
+see :mod:`screening._sqlite`). A snapshot is the complete list of one source as it was
+retrieved once; entries are stored content-addressed
 (``entry_data``: SHA-256 of the canonical JSON, i.e. ``ListEntry.content_hash()`` ->
 zlib-compressed JSON of the entry with default-valued fields left out: a third smaller than the
 canonical form and twice as fast to read back), so the next snapshot of
@@ -41,22 +42,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import threading
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from screening._bulk import paused_gc
+from screening._sqlite import SQLiteFile
 from screening.errors import StoreError
 from screening.models import ListEntry, RawFile, SnapshotInfo
 
@@ -206,7 +204,7 @@ def _dt_required(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-class Store:
+class Store(SQLiteFile):
     """The snapshot store. One SQLite connection; safe to share between threads (serialised).
 
     Open it with ``Store(path)`` or ``Store.open(settings)`` and close it (or use ``with``).
@@ -214,81 +212,18 @@ class Store:
     read or written (read-only directory, corrupt file, disk full).
     """
 
+    _kind = "store"
+    _not_ours = "not a screening store; point SCREENING_HOME elsewhere or move the file aside"
+    _schema = _SCHEMA
+    _schema_version = SCHEMA_VERSION
+
     def __init__(self, path: Path | str, *, keep_snapshots: int = 5, timeout: float = 30.0) -> None:
-        self.path = Path(path)
         self.keep_snapshots = keep_snapshots
-        self._lock = threading.RLock()
-        self._conn = self._connect(timeout)
-        try:
-            self._migrate()
-        except BaseException:
-            self._conn.close()
-            raise
+        super().__init__(path, timeout=timeout)
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
         return cls(settings.store_path, keep_snapshots=settings.keep_snapshots)
-
-    # -- connection ------------------------------------------------------------------------
-
-    def _connect(self, timeout: float) -> sqlite3.Connection:
-        directory = self.path.parent
-        try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not self.path.exists():
-                # Create the file with owner-only permissions; SQLite gives its -wal and -shm
-                # files the permissions of the database file.
-                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise StoreError(f"cannot create the store {self.path}: {exc.strerror or exc}") from exc
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"cannot open the store {self.path}: WAL mode unavailable")
-            conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.Error as exc:
-            conn.close()
-            raise self._error("cannot open the store", exc) from exc
-        except StoreError:
-            conn.close()
-            raise
-        return conn
-
-    def _migrate(self) -> None:
-        try:
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.Error as exc:
-            raise self._error("cannot open the store", exc) from exc
-        if version == SCHEMA_VERSION:
-            return  # the usual case: no write transaction, so a read-only reader can open it
-        with self._write("cannot initialise the store") as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
-                return
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store {self.path} has schema version {version}, newer than this "
-                    f"version of screening understands ({SCHEMA_VERSION}); upgrade screening"
-                )
-            tables = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]
-            if version == 0 and tables:
-                raise StoreError(
-                    f"{self.path} is an SQLite database but not a screening store; "
-                    "point SCREENING_HOME elsewhere or move the file aside"
-                )
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         text = str(exc)
@@ -302,68 +237,7 @@ class Store:
                 f"{what}: {self.path} is corrupt ({text}); "
                 "move it aside and run `screening refresh`"
             )
-        if "readonly" in text or "unable to open" in text:
-            return StoreError(f"{what}: {self.path}: {text} (is the directory writable?)")
-        if "disk is full" in text or "disk I/O error" in text:
-            return StoreError(
-                f"{what}: {self.path}: {text} (is the disk full?); nothing was changed"
-            )
-        return StoreError(f"{what}: {self.path}: {text}")
-
-    @contextmanager
-    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE … COMMIT), rolled back on any error."""
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise self._error(what, exc) from exc
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                if isinstance(exc, sqlite3.Error):
-                    raise self._error(what, exc) from exc
-                raise
-
-    @contextmanager
-    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every query inside sees the same database state."""
-        with self._lock:
-            conn = self._conn
-            try:
-                conn.execute("BEGIN")
-            except sqlite3.Error as exc:
-                raise self._error(what, exc) from exc
-            try:
-                yield conn
-            except sqlite3.Error as exc:
-                raise self._error(what, exc) from exc
-            finally:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error:
-                    pass
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+        return super()._error(what, exc)
 
     # -- reading ---------------------------------------------------------------------------
 
