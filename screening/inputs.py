@@ -13,7 +13,8 @@ being held in memory.
 
 Every data row becomes a :class:`~screening.screener.BatchRow` or a :class:`RowProblem` (the
 row number and why it cannot be screened); a file that cannot be read at all raises
-:class:`~screening.errors.InputError`.
+:class:`~screening.errors.InputError`. A caller with its own rules for a row (the register,
+whose rows must each carry an id) gives :func:`read_rows` its own check.
 """
 
 from __future__ import annotations
@@ -24,14 +25,24 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from screening.errors import InputError
 from screening.screener import MAX_NAME_LENGTH, BatchRow, RejectedRow
 
-__all__ = ["LINE_LIMIT", "RowProblem", "detect_format", "open_text", "read_rows"]
+__all__ = [
+    "LINE_LIMIT",
+    "RowCheck",
+    "RowProblem",
+    "detect_format",
+    "extra_fields",
+    "field_text",
+    "name_problem",
+    "open_text",
+    "read_rows",
+]
 
 #: CSV fields longer than this are cut by the reader; the row is then rejected as too long.
 _FIELD_LIMIT = 4 * 1024 * 1024
@@ -200,52 +211,100 @@ def detect_format(path: Path) -> str:
     raise InputError(f"{path}: unknown input format {suffix!r} (use .csv or .jsonl)")
 
 
+#: Checks one data row: (its line, its number among the data rows, its fields with keys
+#: casefolded) -> the row to screen, or the reason it cannot be.
+RowCheck = Callable[[int, int, dict[str, Any]], BatchRow | RowProblem]
+
+
 def read_rows(
-    path: Path, fmt: str | None = None, warn: Callable[[str], None] | None = None
+    path: Path,
+    fmt: str | None = None,
+    warn: Callable[[str], None] | None = None,
+    *,
+    require_id: bool = False,
+    check: RowCheck | None = None,
 ) -> Iterator[BatchRow | RowProblem]:
-    """Stream the rows of a counterparty file."""
+    """Stream the rows of a counterparty file (CSV with a header, or JSONL).
+
+    A row that cannot be read (malformed CSV, more fields than the header, not a JSON object,
+    a line over :data:`LINE_LIMIT`) is a :class:`RowProblem` in its place; every other row is
+    checked by ``check``, by default: it needs a usable name, and a row without an ``id`` is
+    known by its row number.
+
+    ``require_id`` (a register file, whose rows each name their own id; give a ``check`` that
+    rejects a row without one): a CSV header without an ``id`` column is refused, and a row
+    that cannot be read has an empty id, its row number not being an id.
+    """
     fmt = fmt or detect_format(path)
+    if fmt not in ("csv", "jsonl"):
+        raise InputError(f"unknown input format {fmt!r} (use csv or jsonl)")
+    problem_id: Callable[[int], str] = (lambda _: "") if require_id else str
     text = open_text(path, warn)
     try:
         if fmt == "csv":
-            yield from _csv_rows(path, text)
-        elif fmt == "jsonl":
-            yield from _jsonl_rows(path, text)
+            yield from _csv_rows(path, text, check or _row, require_id, problem_id)
         else:
-            raise InputError(f"unknown input format {fmt!r} (use csv or jsonl)")
+            yield from _jsonl_rows(text, check or _row, problem_id)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: undecodable text near byte {exc.start}: {exc.reason}") from exc
     finally:
         text.close()
 
 
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be screened (empty, not text, too long, binary), or None."""
+    if name is None or (isinstance(name, str) and not name.strip()):
+        return "name is empty"
+    if not isinstance(name, str):
+        return "name must be text"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"name is longer than {MAX_NAME_LENGTH} characters"
+    if "\x00" in name:
+        return "name contains binary data"
+    return None
+
+
 def _row(line: int, number: int, values: dict[str, Any]) -> BatchRow | RowProblem:
     raw_id = values.get("id")
     rid = str(raw_id).strip() if raw_id not in (None, "") else str(number)
     name = values.get("name")
-    if name is None or (isinstance(name, str) and not name.strip()):
-        return RowProblem(id=rid, line=line, message="name is empty")
-    if not isinstance(name, str):
-        return RowProblem(id=rid, line=line, message="name must be text")
-    if len(name) > MAX_NAME_LENGTH:
-        return RowProblem(
-            id=rid, line=line, message=f"name is longer than {MAX_NAME_LENGTH} characters"
-        )
-    if "\x00" in name:
-        return RowProblem(id=rid, line=line, message="name contains binary data")
-    extra = {k: v for k, v in values.items() if k not in ("id", "name", "country", "type") and k}
-
-    def text(key: str) -> str | None:
-        v = values.get(key)
-        if v is None:
-            return None
-        s = str(v).strip()
-        return s or None
-
-    return BatchRow(id=rid, name=name, country=text("country"), type=text("type"), **extra)
+    problem = name_problem(name)
+    if problem is not None:
+        return RowProblem(id=rid, line=line, message=problem)
+    assert isinstance(name, str)
+    return BatchRow(
+        id=rid,
+        name=name,
+        country=field_text(values, "country"),
+        type=field_text(values, "type"),
+        **extra_fields(values),
+    )
 
 
-def _csv_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
+def field_text(values: Mapping[str, Any], key: str) -> str | None:
+    """A field as text without surrounding spaces; None when missing or blank."""
+    v = values.get(key)
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+_ROW_FIELDS = ("id", "name", "country", "type")
+
+
+def extra_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a row besides id, name, country and type, kept as they came."""
+    return {k: v for k, v in values.items() if k not in _ROW_FIELDS and k}
+
+
+def _csv_rows(
+    path: Path,
+    text: IO[str],
+    check: RowCheck,
+    require_id: bool,
+    problem_id: Callable[[int], str],
+) -> Iterator[BatchRow | RowProblem]:
     sample = text.read(_SNIFF_BYTES)
     text.seek(0)
     if not sample.strip():
@@ -264,9 +323,14 @@ def _csv_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
     if skipped:
         raise InputError(f"{path}: line 1 (the header): {_TOO_LONG}")
     columns = [h.strip().lstrip("\ufeff").casefold() for h in header]
-    if "name" not in columns:
+    missing = [c for c in (("id", "name") if require_id else ("name",)) if c not in columns]
+    if missing:
+        why = "a register needs a stable id and a name per counterparty; " if require_id else ""
         found = _printable(", ".join(columns))
-        raise InputError(f"{path}: the header has no 'name' column (found: {found})")
+        raise InputError(
+            f"{path}: the header has no {' and no '.join(repr(c) for c in missing)} column "
+            f"({why}found: {found})"
+        )
     number = 0
     while True:
         failure: csv.Error | None = None
@@ -279,12 +343,12 @@ def _csv_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
             failure = exc
         for line in skipped:  # over-long lines the reader was given as blank ones
             number += 1
-            yield RowProblem(id=str(number), line=line, message=_TOO_LONG)
+            yield RowProblem(id=problem_id(number), line=line, message=_TOO_LONG)
         skipped.clear()
         if failure is not None:
             number += 1
             yield RowProblem(
-                id=str(number), line=reader.line_num, message=f"malformed CSV: {failure}"
+                id=problem_id(number), line=reader.line_num, message=f"malformed CSV: {failure}"
             )
             continue
         if values is None:
@@ -296,23 +360,24 @@ def _csv_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
             extra_values = values[len(columns) :]
             if any(v.strip() for v in extra_values):
                 yield RowProblem(
-                    id=str(number),
+                    id=problem_id(number),
                     line=reader.line_num,
                     message=f"{len(values)} fields where the header has {len(columns)}",
                 )
                 continue
             values = values[: len(columns)]
-        record = dict(zip(columns, values, strict=False))
-        yield _row(reader.line_num, number, record)
+        yield check(reader.line_num, number, dict(zip(columns, values, strict=False)))
 
 
-def _jsonl_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
+def _jsonl_rows(
+    text: IO[str], check: RowCheck, problem_id: Callable[[int], str]
+) -> Iterator[BatchRow | RowProblem]:
     number = 0
     skipped: list[int] = []
     for line_no, line in enumerate(_bounded_lines(text, skipped), start=1):
         if skipped:
             number += 1
-            yield RowProblem(id=str(number), line=line_no, message=_TOO_LONG)
+            yield RowProblem(id=problem_id(number), line=line_no, message=_TOO_LONG)
             skipped.clear()
             continue
         if not line.strip():
@@ -321,12 +386,12 @@ def _jsonl_rows(path: Path, text: IO[str]) -> Iterator[BatchRow | RowProblem]:
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield RowProblem(id=str(number), line=line_no, message=f"not JSON: {exc.msg}")
+            yield RowProblem(id=problem_id(number), line=line_no, message=f"not JSON: {exc.msg}")
             continue
         if not isinstance(value, dict):
-            yield RowProblem(id=str(number), line=line_no, message="not a JSON object")
+            yield RowProblem(id=problem_id(number), line=line_no, message="not a JSON object")
             continue
-        yield _row(line_no, number, {str(k).casefold(): v for k, v in value.items()})
+        yield check(line_no, number, {str(k).casefold(): v for k, v in value.items()})
 
 
 _TOO_LONG = f"line longer than {LINE_LIMIT:,} characters; skipped"

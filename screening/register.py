@@ -27,7 +27,6 @@ changes.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -42,8 +41,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from screening._sqlite import SQLiteFile
 from screening.errors import InputError, StoreError
+from screening.inputs import extra_fields, field_text, name_problem, read_rows
 from screening.models import Hit, SnapshotRef
-from screening.screener import MAX_NAME_LENGTH, BatchRow, RejectedRow, parse_kind
+from screening.screener import BatchRow, RejectedRow, parse_kind
 
 if TYPE_CHECKING:
     from screening.audit import AuditRecord
@@ -322,78 +322,9 @@ def read_register_rows(
     rejected with its line number. Other columns besides ``name``, ``country`` and ``type``
     are kept as they are.
     """
-    from screening.inputs import detect_format, open_text
-
-    fmt = fmt or detect_format(path)
-    if fmt not in ("csv", "jsonl"):
-        raise InputError(f"unknown input format {fmt!r} (use csv or jsonl)")
-    text = open_text(path, warn)
-    try:
-        if fmt == "csv":
-            yield from _csv_records(path, text)
-        else:
-            yield from _jsonl_records(text)
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: undecodable text near byte {exc.start}: {exc.reason}") from exc
-    finally:
-        text.close()
-
-
-def _csv_records(path: Path, text: Any) -> Iterator[BatchRow | RejectedRow]:
-    sample = text.read(64 * 1024)
-    text.seek(0)
-    if not sample.strip():
-        raise InputError(f"{path}: empty file")
-    first = sample.split("\n", 1)[0]
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    if delimiter == "," and first.count(";") > first.count(","):
-        delimiter = ";"
-    reader = csv.reader(text, delimiter=delimiter)
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise InputError(f"{path}: line 1: {exc}") from exc
-    columns = [h.strip().lstrip("\ufeff").casefold() for h in header]
-    missing = [c for c in ("id", "name") if c not in columns]
-    if missing:
-        raise InputError(
-            f"{path}: the header has no {' and no '.join(repr(c) for c in missing)} column "
-            f"(a register needs a stable id and a name per counterparty; found: "
-            f"{', '.join(columns)[:200]})"
-        )
-    while True:
-        try:
-            values = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield RejectedRow(id="", line=reader.line_num, message=f"malformed CSV: {exc}")
-            continue
-        if not values or not any(v.strip() for v in values):
-            continue
-        if len(values) > len(columns) and any(v.strip() for v in values[len(columns) :]):
-            yield RejectedRow(
-                id="",
-                line=reader.line_num,
-                message=f"{len(values)} fields where the header has {len(columns)}",
-            )
-            continue
-        yield validate_row(dict(zip(columns, values, strict=False)), reader.line_num)
-
-
-def _jsonl_records(text: Any) -> Iterator[BatchRow | RejectedRow]:
-    for line_no, line in enumerate(text, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield RejectedRow(id="", line=line_no, message=f"not JSON: {exc.msg}")
-            continue
-        if not isinstance(value, dict):
-            yield RejectedRow(id="", line=line_no, message="not a JSON object")
-            continue
-        yield validate_row({str(k).casefold(): v for k, v in value.items()}, line_no)
+    return read_rows(
+        path, fmt, warn, require_id=True, check=lambda line, _, values: validate_row(values, line)
+    )
 
 
 def validate_row(values: Mapping[str, Any], line: int) -> BatchRow | RejectedRow:
@@ -410,32 +341,21 @@ def validate_row(values: Mapping[str, Any], line: int) -> BatchRow | RejectedRow
             message=f"id must be at most {MAX_ID_LENGTH} printable characters",
         )
     name = values.get("name")
-    if name is None or (isinstance(name, str) and not name.strip()):
-        return RejectedRow(id=rid, line=line, message="name is empty")
-    if not isinstance(name, str):
-        return RejectedRow(id=rid, line=line, message="name must be text")
-    if len(name) > MAX_NAME_LENGTH:
-        return RejectedRow(
-            id=rid, line=line, message=f"name is longer than {MAX_NAME_LENGTH} characters"
-        )
-    if "\x00" in name:
-        return RejectedRow(id=rid, line=line, message="name contains binary data")
-
-    def text(key: str) -> str | None:
-        v = values.get(key)
-        if v is None:
-            return None
-        s = str(v).strip()
-        return s or None
-
-    kind = text("type")
+    problem = name_problem(name)
+    if problem is not None:
+        return RejectedRow(id=rid, line=line, message=problem)
+    assert isinstance(name, str)
+    kind = field_text(values, "type")
     try:
         parse_kind(kind)
     except InputError as exc:
         return RejectedRow(id=rid, line=line, message=str(exc))
-    extra = {k: v for k, v in values.items() if k not in ("id", "name", "country", "type") and k}
     return BatchRow(
-        id=rid, name=" ".join(name.split()), country=text("country"), type=kind, **extra
+        id=rid,
+        name=" ".join(name.split()),
+        country=field_text(values, "country"),
+        type=kind,
+        **extra_fields(values),
     )
 
 
