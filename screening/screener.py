@@ -245,9 +245,10 @@ def screen_rows(
 ) -> Iterator[BatchResult]:
     """Screen rows against an index: a pure function, safe to run in a worker process.
     One result per row, in order; a rejected row's result carries its error."""
+    make = BatchResult.model_construct  # fields built here are already the right types
     for row in rows:
         if isinstance(row, RejectedRow):
-            yield BatchResult(id=row.id, name="", error=f"line {row.line}: {row.message}")
+            yield make(id=row.id, name="", error=f"line {row.line}: {row.message}")
             continue
         extra = dict(row.model_extra or {})
         try:
@@ -260,7 +261,7 @@ def screen_rows(
                 limit=limit,
             )
         except InputError as exc:
-            yield BatchResult(
+            yield make(
                 id=row.id,
                 name=row.name[:200],
                 country=row.country,
@@ -269,7 +270,7 @@ def screen_rows(
                 extra=extra,
             )
             continue
-        yield BatchResult(
+        yield make(
             id=row.id,
             name=row.name,
             country=row.country,
@@ -289,11 +290,53 @@ def _worker_init(path: str) -> None:
     _WORKER_INDEX = MatchIndex.load(Path(path))
 
 
-def _worker_screen(args: tuple[list[BatchRow | RejectedRow], float, int]) -> list[BatchResult]:
-    rows, threshold, limit = args
+# Rows and results cross between processes as plain tuples: pickling pydantic models both
+# ways would make the parent, not the workers, the bottleneck of a parallel batch.
+_Packed = tuple[Any, ...]
+
+
+def _pack_rows(rows: list[BatchRow | RejectedRow]) -> list[_Packed]:
+    return [
+        ("x", r.id, r.line, r.message)
+        if isinstance(r, RejectedRow)
+        else ("r", r.id, r.name, r.country, r.type, r.model_extra or {})
+        for r in rows
+    ]
+
+
+def _unpack_rows(packed: list[_Packed]) -> Iterator[BatchRow | RejectedRow]:
+    for p in packed:
+        if p[0] == "x":
+            yield RejectedRow.model_construct(id=p[1], line=p[2], message=p[3])
+        else:
+            yield BatchRow(id=p[1], name=p[2], country=p[3], type=p[4], **p[5])
+
+
+def _pack_result(r: BatchResult) -> _Packed:
+    return (r.id, r.name, r.country, r.type, r.hits, r.warnings, r.error, r.extra)
+
+
+def _unpack_result(p: _Packed) -> BatchResult:
+    return BatchResult.model_construct(
+        id=p[0],
+        name=p[1],
+        country=p[2],
+        type=p[3],
+        hits=p[4],
+        warnings=p[5],
+        error=p[6],
+        extra=p[7],
+    )
+
+
+def _worker_screen(args: tuple[list[_Packed], float, int]) -> list[_Packed]:
+    packed, threshold, limit = args
     if _WORKER_INDEX is None:  # pragma: no cover - the initializer failed to load
         raise RuntimeError("worker has no index")
-    return list(screen_rows(_WORKER_INDEX, rows, threshold=threshold, limit=limit))
+    rows = _unpack_rows(packed)
+    return [
+        _pack_result(r) for r in screen_rows(_WORKER_INDEX, rows, threshold=threshold, limit=limit)
+    ]
 
 
 # -- the Screener ----------------------------------------------------------------------------
@@ -463,13 +506,13 @@ class Screener:
         with ProcessPoolExecutor(
             max_workers=workers, initializer=_worker_init, initargs=(str(self.index_path),)
         ) as pool:
-            pending: deque[Future[list[BatchResult]]] = deque()
+            pending: deque[Future[list[_Packed]]] = deque()
             for chunk in chunks:
-                pending.append(pool.submit(_worker_screen, (chunk, th, limit)))
+                pending.append(pool.submit(_worker_screen, (_pack_rows(chunk), th, limit)))
                 if len(pending) >= window:
-                    yield from pending.popleft().result()
+                    yield from map(_unpack_result, pending.popleft().result())
             while pending:
-                yield from pending.popleft().result()
+                yield from map(_unpack_result, pending.popleft().result())
 
     def screen_shipment(self, shipment: Shipment, ruleset: RuleSet | None = None) -> ShipmentResult:
         """Screen a shipment: every party's name and the route and goods rules."""
