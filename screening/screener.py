@@ -15,7 +15,9 @@ Batch screening is a pure function of (index, rows): :func:`screen_rows` needs n
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -290,6 +292,24 @@ def _worker_init(path: str) -> None:
     _WORKER_INDEX = MatchIndex.load(Path(path))
 
 
+def _worker_pool(index: MatchIndex, path: Path, workers: int) -> ProcessPoolExecutor:
+    """Worker processes holding ``index``. Where processes fork (Linux) and this process runs
+    no other thread, they inherit the loaded index (copy-on-write) and start at once; else
+    each loads the cached index file."""
+    global _WORKER_INDEX
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        _WORKER_INDEX = index
+        return ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("fork")
+        )
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_init,
+        initargs=(str(path),),
+    )
+
+
 # Rows and results cross between processes as plain tuples: pickling pydantic models both
 # ways would make the parent, not the workers, the bottleneck of a parallel batch.
 _Packed = tuple[Any, ...]
@@ -503,9 +523,7 @@ class Screener:
             return
         chunks = _chunks(batch_rows, chunk_size)
         window = max(2, 4 * workers)  # chunks in flight: input is read a bounded way ahead
-        with ProcessPoolExecutor(
-            max_workers=workers, initializer=_worker_init, initargs=(str(self.index_path),)
-        ) as pool:
+        with _worker_pool(self.index, self.index_path, workers) as pool:
             pending: deque[Future[list[_Packed]]] = deque()
             for chunk in chunks:
                 pending.append(pool.submit(_worker_screen, (_pack_rows(chunk), th, limit)))

@@ -66,6 +66,8 @@ PARTICLES = frozenset({"al", "bin", "abu", "abd", "ibn", "bint", "van", "von", "
 MAX_CANDIDATES = 100
 #: Skeletons shorter than this are looked up exactly (their typo neighbourhoods are too wide).
 MIN_FUZZY_SKELETON = 4
+#: Consonant substitutions are looked up only in skeletons at least this long.
+MIN_SUBSTITUTION_SKELETON = 5
 #: The rarest query parts holding this share of its weight bring in the candidates.
 SEED_SHARE = 0.55
 #: A candidate is scored when its estimate is within this margin of the floor.
@@ -530,11 +532,13 @@ class MatchIndex:
             if sk in skeleton_keys:
                 skeletons.add(sk)
             if len(sk) >= MIN_FUZZY_SKELETON:
-                skeletons.update(nb.get(sk, ()))
+                skeletons.update(nb.get(sk, ()))  # one consonant more in the list's spelling
+                substitutions = len(sk) >= MIN_SUBSTITUTION_SKELETON
                 for d in deletions(sk):
                     if d in skeleton_keys:
-                        skeletons.add(d)
-                    skeletons.update(nb.get(d, ()))
+                        skeletons.add(d)  # one consonant less
+                    if substitutions:
+                        skeletons.update(nb.get(d, ()))  # one consonant other
         keys = list({k for s in skeletons for k in skeleton_keys[s]})
         out: dict[str, float] = {}
         if keys:
