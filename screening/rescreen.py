@@ -23,7 +23,7 @@ import hashlib
 import json
 import pickle
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from functools import cache
@@ -192,16 +192,27 @@ _Result = tuple[str | None, tuple[Hit, ...], tuple[str, ...], str | None, bool]
 
 
 class _Engine:
-    def __init__(self, full: MatchIndex, target: MatchIndex, threshold: float) -> None:
-        self.full = full
+    def __init__(
+        self, full: MatchIndex | Callable[[], MatchIndex], target: MatchIndex, threshold: float
+    ) -> None:
+        self._full = full
         self.target = target
         self.threshold = threshold
+
+    @property
+    def full(self) -> MatchIndex:
+        """The index of every entry, loaded when first needed (a worker screening only the
+        changes never needs it)."""
+        if not isinstance(self._full, MatchIndex):
+            self._full = self._full()
+        return self._full
 
     def screen(self, item: _Item) -> _Result:
         name, country, kind, expected = item
         iso, parsed, warnings = _resolve(country, kind)
-        # Names are always prepared against the full index, the same way in both modes.
-        q = self.full.prepare(name.strip(), parsed)
+        # A name is prepared from the name and the bundled data only, the same way whatever
+        # index prepares it (see MatchIndex.prepare).
+        q = self.target.prepare(name.strip(), parsed)
         if not q.forms:
             return None, (), tuple(warnings), "name has no letters or digits to screen", False
         fp = _fingerprint(q, iso)
@@ -218,10 +229,18 @@ _WORKER: _Engine | None = None
 
 def _worker_init(full_path: str, target: bytes | None, threshold: float) -> None:
     global _WORKER
-    full = MatchIndex.load(Path(full_path))
-    if full is None:  # pragma: no cover - the parent just wrote or loaded it
-        raise RuntimeError(f"cannot load the name index {full_path}")
-    _WORKER = _Engine(full, pickle.loads(target) if target else full, threshold)
+
+    def load_full() -> MatchIndex:
+        full = MatchIndex.load(Path(full_path))
+        if full is None:  # pragma: no cover - the parent just wrote or loaded it
+            raise RuntimeError(f"cannot load the name index {full_path}")
+        return full
+
+    if target is None:
+        full = load_full()
+        _WORKER = _Engine(full, full, threshold)
+    else:
+        _WORKER = _Engine(load_full, pickle.loads(target), threshold)
 
 
 def _worker_screen(items: list[_Item]) -> list[_Result]:

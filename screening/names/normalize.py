@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from anyascii import anyascii
 
@@ -48,25 +49,37 @@ _WORD = re.compile(r"\w+")
 _NOISE_TOKENS = frozenset({"aka", "fka", "nka", "a k a", "f k a"})
 
 
+class _CleanTable(dict[int, str | None]):
+    """``str.translate`` table for :func:`clean`, filled per character on first sight."""
+
+    def __missing__(self, o: int) -> str | None:
+        c = chr(o)
+        cat = unicodedata.category(c)
+        out: str | None
+        if o in _INVISIBLE or cat in ("Cf", "Mn", "Me"):
+            out = None
+        # Controls, line breaks and symbols (emoji, flags, ®, ★) separate words; they are
+        # never part of a name (anyascii would spell an emoji out as English words).
+        elif cat[0] == "S" or cat in ("Cc", "Zl", "Zp", "Co", "Cn"):
+            out = " "
+        else:
+            out = c
+        self[o] = out
+        return out
+
+
+_CLEAN = _CleanTable()
+
+
 def clean(text: str) -> str:
     """NFKC, without invisible/format characters and stray combining marks."""
     text = unicodedata.normalize("NFKC", text)
     if text.isascii():
-        return "".join(c if c >= " " else " " for c in text)
-    out = []
-    for c in text:
-        o = ord(c)
-        if o in _INVISIBLE:
-            continue
-        cat = unicodedata.category(c)
-        if cat == "Cf" or cat == "Mn" or cat == "Me":
-            continue
-        # Controls, line breaks and symbols (emoji, flags, ®, ★) separate words; they are
-        # never part of a name (anyascii would spell an emoji out as English words).
-        out.append(" " if cat[0] == "S" or cat in ("Cc", "Zl", "Zp", "Co", "Cn") else c)
-    return "".join(out)
+        return "".join(c if c >= " " else " " for c in text) if not text.isprintable() else text
+    return text.translate(_CLEAN)
 
 
+@lru_cache(maxsize=8192)
 def _is_latin_letter(c: str) -> bool:
     return c.isascii() or unicodedata.name(c, "").startswith("LATIN")
 
@@ -120,9 +133,14 @@ def has_lookalike_word(text: str) -> bool:
     return False
 
 
+_CJK_RANGES = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
 def _transliterate(word: str) -> str:
     if word.isascii():
         return word
+    if not _CJK_RANGES.search(word):
+        return anyascii(word)
     out = []
     for c in word:
         if c.isascii():
