@@ -241,15 +241,15 @@ def _mark_patronymics(parts: NameParts) -> NameParts:
     return NameParts(parts.tokens, parts.legal, roles)
 
 
+_CJK_LETTER = re.compile("[\u2e80-\u3163\u3165-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
 def _has_cjk(text: str) -> bool:
     """Whether the name is written in Chinese, Japanese or Korean letters (not merely holds an
     ideographic space or an invisible Hangul filler)."""
-    return any(
-        (0x2E80 <= ord(c) <= 0x9FFF or 0xF900 <= ord(c) <= 0xFAFF or 0xAC00 <= ord(c) <= 0xD7AF)
-        and c.isalpha()
-        and ord(c) not in (0x3164,)
-        for c in text
-    )
+    if text.isascii():
+        return False
+    return any(c.isalpha() for c in _CJK_LETTER.findall(text))
 
 
 def _name_variants(name: Name) -> list[tuple[str, NameKind, bool]]:
