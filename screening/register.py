@@ -439,22 +439,34 @@ class Register(SQLiteFile):
                 "SELECT id, name, country, type, rev, screened_at, snapshots_json, threshold, "
                 "matcher, query_fp, problem FROM counterparties ORDER BY id"
             ).fetchall()
-        return [
-            CounterpartyState(
-                id=r[0],
-                name=r[1],
-                country=r[2],
-                type=r[3],
-                rev=r[4],
-                screened_at=_dt(r[5]),
-                snapshots={k: int(v) for k, v in json.loads(r[6] or "{}").items()},
-                threshold=r[7],
-                matcher=r[8],
-                query_fp=r[9],
-                problem=r[10],
+        # Most counterparties share their screening time and snapshots (screened in one run):
+        # parse each distinct value once.
+        stamps: dict[str | None, datetime | None] = {}
+        snapshots: dict[str | None, dict[str, int]] = {}
+        out = []
+        for r in rows:
+            stamp = stamps.get(r[5])
+            if stamp is None and r[5] not in stamps:
+                stamp = stamps[r[5]] = _dt(r[5])
+            snaps = snapshots.get(r[6])
+            if snaps is None:
+                snaps = snapshots[r[6]] = {k: int(v) for k, v in json.loads(r[6] or "{}").items()}
+            out.append(
+                CounterpartyState(
+                    id=r[0],
+                    name=r[1],
+                    country=r[2],
+                    type=r[3],
+                    rev=r[4],
+                    screened_at=stamp,
+                    snapshots=dict(snaps),
+                    threshold=r[7],
+                    matcher=r[8],
+                    query_fp=r[9],
+                    problem=r[10],
+                )
             )
-            for r in rows
-        ]
+        return out
 
     def alerts(
         self, counterparty_id: str | None = None, status: AlertStatus | None = None
@@ -561,16 +573,21 @@ class Register(SQLiteFile):
                 }
             alerted = {r[0] for r in conn.execute("SELECT DISTINCT counterparty_id FROM alerts")}
             updates = []
+            snapshots_json: dict[tuple[tuple[str, int], ...], str] = {}
             for out in outcomes:
                 row = current.get(out.counterparty_id)
                 if row is None or (out.rev is not None and row[3] != out.rev):
                     skipped.append(out.counterparty_id)
                     continue
                 name, country, kind, _ = row
+                snaps = tuple(sorted(out.snapshots.items()))
+                snaps_json = snapshots_json.get(snaps)
+                if snaps_json is None:
+                    snaps_json = snapshots_json[snaps] = json.dumps(dict(snaps))
                 updates.append(
                     (
                         stamp,
-                        json.dumps(dict(sorted(out.snapshots.items()))),
+                        snaps_json,
                         out.threshold,
                         out.matcher,
                         out.query_fp,

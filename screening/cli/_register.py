@@ -222,8 +222,11 @@ def rescreen_cmd(
         typer.Option("--html", metavar="FILE", help="Also write the result as an HTML report."),
     ] = None,
 ) -> None:
-    """Re-screen the register against the current lists: each counterparty only against the
-    entries added or changed since its last screening. Exit 1 when there are new alerts."""
+    """Re-screen the register against the entries added or changed since the last screening.
+
+    Each counterparty is screened only against the list entries added or changed since it was
+    last screened (``--full``: against every entry); alerts on removed entries are dropped.
+    Exit 1 when there are new alerts."""
     settings = state(ctx).settings
     report = rescreen(settings, full=full, workers=workers)
     render_rescreen(report, as_json)
@@ -299,8 +302,10 @@ def decide_cmd(
         str | None, typer.Option("--analyst", help="Who decides (default: $USER).")
     ] = None,
 ) -> None:
-    """Record a decision on an alert. A false positive does not alert again for this
-    counterparty until the list entry changes."""
+    """Record an analyst's decision on an alert (false positive or true match).
+
+    A false positive does not alert again for this counterparty until the list entry changes.
+    Who decided, when and why are kept."""
     if false_positive == true_match:
         fail("give exactly one of --false-positive and --true-match", ExitCode.USAGE)
     kind: DecisionKind = "false_positive" if false_positive else "true_match"
