@@ -56,9 +56,7 @@ def test_wheel_ships_the_bundled_data(wheel: Path) -> None:
 def test_installed_wheel_screens_offline_on_the_seed(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "PYTHONPATH"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SCREENING_", "PYTHONPATH"))}
     env.update(PYTHONPATH=str(site), SCREENING_HOME=str(tmp_path / "home"))
     where = subprocess.run(
         [sys.executable, "-c", "import screening._resources as r; print(r.data_dir('seeds'))"],
