@@ -171,6 +171,17 @@ class SnapshotInfo(_Frozen):
             h.update(f"{f.name}\0{f.sha256}\n".encode())
         return h.hexdigest()
 
+    def ref(self, *, as_of: datetime | None = None, stale: bool = False) -> SnapshotRef:
+        """How a result names this snapshot (``as_of``: when the store knows a later date)."""
+        return SnapshotRef(
+            source=self.source,
+            snapshot_id=self.id,
+            as_of=as_of or self.as_of,
+            sha256=self.sha256,
+            origin=self.origin,
+            stale=stale,
+        )
+
 
 class SnapshotRef(_Frozen):
     """How a result names a snapshot it was screened against."""

@@ -309,6 +309,11 @@ def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+def _snapshot_ids(value: str | None) -> dict[str, int]:
+    """A counterparty's stored ``snapshots_json``: source -> snapshot id."""
+    return {k: int(v) for k, v in json.loads(value or "{}").items()}
+
+
 # -- reading a register file ----------------------------------------------------------------------
 
 
@@ -420,7 +425,7 @@ class Register(SQLiteFile):
                 added_at=datetime.fromisoformat(r[5]),
                 updated_at=datetime.fromisoformat(r[6]),
                 screened_at=_dt(r[7]),
-                snapshots={k: int(v) for k, v in json.loads(r[8] or "{}").items()},
+                snapshots=_snapshot_ids(r[8]),
                 threshold=r[9],
                 problem=r[10],
                 open_alerts=r[11],
@@ -450,7 +455,7 @@ class Register(SQLiteFile):
                 stamp = stamps[r[5]] = _dt(r[5])
             snaps = snapshots.get(r[6])
             if snaps is None:
-                snaps = snapshots[r[6]] = {k: int(v) for k, v in json.loads(r[6] or "{}").items()}
+                snaps = snapshots[r[6]] = _snapshot_ids(r[6])
             out.append(
                 CounterpartyState(
                     id=r[0],
@@ -999,12 +1004,4 @@ def _snapshot_ref(settings: Settings, snapshot_id: int | None) -> tuple[Snapshot
             info = store.snapshot(snapshot_id)
     except StoreError:
         return ()
-    return (
-        SnapshotRef(
-            source=info.source,
-            snapshot_id=info.id,
-            as_of=info.as_of,
-            sha256=info.sha256,
-            origin=info.origin,
-        ),
-    )
+    return (info.ref(),)

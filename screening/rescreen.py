@@ -793,16 +793,6 @@ def _merged(
     matcher: str,
 ) -> ScreeningOutcome:
     """The hits on changed entries plus the alerts on unchanged ones, kept as they were."""
-    if not delta_hits and not old:  # the usual case: nothing before, nothing new
-        return ScreeningOutcome(
-            counterparty_id=cp.id,
-            snapshots=lists.ids,
-            threshold=threshold,
-            matcher=matcher,
-            query_fp=fp,
-            hits=[],
-            rev=cp.rev,
-        )
     hits: list[Hit] = list(delta_hits)
     for hit, entry_hash in old:
         src, eid = hit.source, hit.entry_id

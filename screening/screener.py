@@ -449,16 +449,7 @@ class Screener:
         for s in self.index.snapshots:
             as_of = self._as_of.get(s.id, s.as_of)
             age_days = (now - as_of).total_seconds() / 86400
-            refs.append(
-                SnapshotRef(
-                    source=s.source,
-                    snapshot_id=s.id,
-                    as_of=as_of,
-                    sha256=s.sha256,
-                    origin=s.origin,
-                    stale=s.is_seed or age_days > max_age,
-                )
-            )
+            refs.append(s.ref(as_of=as_of, stale=s.is_seed or age_days > max_age))
         return tuple(refs)
 
     def list_warnings(self, now: datetime | None = None) -> tuple[str, ...]:
