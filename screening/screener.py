@@ -14,6 +14,7 @@ Batch screening is a pure function of (index, rows): :func:`screen_rows` needs n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -414,6 +415,9 @@ class Screener:
                     warnings.append(f"{s}: no snapshot stored; run `screening refresh {s}`")
             path = _index_path(settings, snaps)
             index = MatchIndex.load(path)
+            if index is not None:
+                with contextlib.suppress(OSError):  # a read-only cache is still a cache
+                    os.utime(path)  # just used: its age decides which cached indexes stay
             if index is None or {s.id for s in index.snapshots} != {s.id for s in snaps}:
                 data = store.read_current([s.source for s in snaps])
                 pairs = [data[s.source] for s in snaps if s.source in data]
@@ -563,14 +567,27 @@ def _index_path(settings: Settings, snaps: Sequence[SnapshotInfo]) -> Path:
     return settings.home / "index" / f"names-{h.hexdigest()[:24]}.pickle"
 
 
+#: Cached indexes kept: the most recently used, one per set of snapshots (a set of sources
+#: chosen in Python next to the CLI's enabled sources must not evict each other's index).
+INDEX_CACHE_KEEP = 4
+
+
 def _save_index(index: MatchIndex, path: Path) -> None:
-    """Cache the index; drop indexes of older snapshot sets. A cache that cannot be written
-    (read-only data directory) only costs the next command a rebuild."""
+    """Cache the index; keep the INDEX_CACHE_KEEP most recently used ones (indexes of older
+    snapshot sets age out). A cache that cannot be written (read-only data directory) only
+    costs the next command a rebuild."""
     try:
         index.save(path)
     except Exception:  # noqa: BLE001 - the cache is an optimisation, never a failure
         return
-    for old in path.parent.glob("names-*.pickle"):
+    cached = []
+    for p in path.parent.glob("names-*.pickle"):
+        try:
+            cached.append((p.stat().st_mtime, p))
+        except OSError:
+            continue
+    cached.sort(reverse=True)
+    for _, old in cached[INDEX_CACHE_KEEP:]:
         if old != path:
             old.unlink(missing_ok=True)
 
