@@ -5,8 +5,9 @@
 its directory 0700; SQLite gives its ``-wal`` and ``-shm`` files the permissions of the
 database file), in WAL mode so that readers never wait for a writer, with a busy timeout and
 ``synchronous = FULL``. It creates the schema on first use and records its version in
-``PRAGMA user_version``; a newer version, or an SQLite database that is not one of ours, is
-refused with a message. One connection, shared between threads and serialised by a lock.
+``PRAGMA user_version``; a file of an older version is upgraded in one transaction by the
+subclass's migration steps, and a newer version, or an SQLite database that is not one of ours,
+is refused with a message. One connection, shared between threads and serialised by a lock.
 
 Every failure becomes a :class:`~screening.errors.StoreError` whose message names the file and,
 where it can tell, the cause: read-only directory, full disk; a subclass adds what a corrupt
@@ -44,6 +45,10 @@ class SQLiteFile:
     _schema: ClassVar[str]
     #: Recorded in ``PRAGMA user_version``; a file with a newer one is refused.
     _schema_version: ClassVar[int]
+    #: How a file of an older schema version is brought up to date: version N -> the
+    #: statements (separated by ``;``) that turn a version-N file into a version-N+1 one. All
+    #: steps run in one transaction, so an upgrade that fails leaves the file as it was.
+    _migrations: ClassVar[dict[int, str]] = {}
 
     def __init__(self, path: Path | str, *, timeout: float) -> None:
         self.path = Path(path)
@@ -107,9 +112,22 @@ class SQLiteFile:
             ).fetchone()[0]
             if version == 0 and tables:
                 raise StoreError(f"{self.path} is an SQLite database but {self._not_ours}")
-            for statement in self._schema.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            if version == 0:
+                steps = [self._schema]
+            else:
+                missing = [
+                    v for v in range(version, self._schema_version) if v not in self._migrations
+                ]
+                if missing:
+                    raise StoreError(
+                        f"the {self._kind} {self.path} has schema version {version}, which this "
+                        f"version of screening cannot upgrade (no step from version {missing[0]})"
+                    )
+                steps = [self._migrations[v] for v in range(version, self._schema_version)]
+            for script in steps:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {int(self._schema_version)}")
 
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
