@@ -15,6 +15,7 @@ Batch screening is a pure function of (index, rows): :func:`screen_rows` needs n
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -518,14 +519,21 @@ class Screener:
             return
         chunks = _chunks(batch_rows, chunk_size)
         window = max(2, 4 * workers)  # chunks in flight: input is read a bounded way ahead
-        with _worker_pool(self.index, self.index_path, workers) as pool:
-            pending: deque[Future[list[_Packed]]] = deque()
-            for chunk in chunks:
-                pending.append(pool.submit(_worker_screen, (_pack_rows(chunk), th, limit)))
-                if len(pending) >= window:
+        # Forked workers share the loaded index with this process until either writes to a
+        # page. The cyclic garbage collector would write to every object it walks (the whole
+        # index, in each worker): frozen, it leaves them alone.
+        gc.freeze()
+        try:
+            with _worker_pool(self.index, self.index_path, workers) as pool:
+                pending: deque[Future[list[_Packed]]] = deque()
+                for chunk in chunks:
+                    pending.append(pool.submit(_worker_screen, (_pack_rows(chunk), th, limit)))
+                    if len(pending) >= window:
+                        yield from map(_unpack_result, pending.popleft().result())
+                while pending:
                     yield from map(_unpack_result, pending.popleft().result())
-            while pending:
-                yield from map(_unpack_result, pending.popleft().result())
+        finally:
+            gc.unfreeze()
 
     def screen_shipment(self, shipment: Shipment, ruleset: RuleSet | None = None) -> ShipmentResult:
         """Screen a shipment: every party's name and the route and goods rules."""

@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -293,6 +293,11 @@ class MatchIndex:
         self.snapshots = snapshots
         self.format = INDEX_FORMAT
         self.knowledge_version = knowledge().version
+        #: (form, key) of every part of a list name, and of every two adjacent parts run
+        #: together -> the index keys similar to it (what ``_similar_keys`` finds), worked out
+        #: once when the index is built: most parts of a screened name are spelt as some list
+        #: name spells them, and their look-ups then cost one dict access.
+        self.similar: dict[tuple[str, str], dict[str, float]] = {}
         self._key_cache: dict[tuple[str, str], dict[str, float]] = {}
         # Screened names repeat (registers, ERP exports): results of identical queries are
         # kept. A score depends only on the query and the list entry, so this is exact.
@@ -425,7 +430,7 @@ class MatchIndex:
             if len(sk) >= MIN_FUZZY_SKELETON:
                 for d in deletions(sk):
                     neighbours[d].add(sk)
-        return cls(
+        index = cls(
             entries,
             names,
             {k: tuple(sorted(v)) for k, v in post.items()},
@@ -436,6 +441,14 @@ class MatchIndex:
             form_weight,
             tuple(data_snap for data_snap, _ in data),
         )
+        spelt = {(f, k) for x in names for f, k in zip(x.forms, x.keys, strict=True)}
+        spelt.update(
+            (x.forms[i] + x.forms[i + 1], x.keys[i] + x.keys[i + 1])
+            for x in names
+            for i in range(len(x.keys) - 1)
+        )
+        index.similar = {part: index._find_similar_keys(*part) for part in sorted(spelt)}
+        return index
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -521,10 +534,20 @@ class MatchIndex:
 
     def _similar_keys(self, qf: str, qk: str) -> dict[str, float]:
         """Keys in the index similar to a query part's key, with their similarity."""
+        hit = self.similar.get((qf, qk))
+        if hit is not None:
+            return hit
         cache = self._key_cache
         hit = cache.get((qf, qk))
         if hit is not None:
             return hit
+        out = self._find_similar_keys(qf, qk)
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[(qf, qk)] = out
+        return out
+
+    def _find_similar_keys(self, qf: str, qk: str) -> dict[str, float]:
         skeleton_keys = self.skeleton_keys
         nb = self.neighbours
         skeletons: set[str] = set()
@@ -562,9 +585,6 @@ class MatchIndex:
                 sim = 1.0 if k == qk else token_similarity(qf, qk, forms[i], k)[0]
                 if sim > 0.0:
                     out[k] = sim
-        if len(cache) > 100_000:
-            cache.clear()
-        cache[(qf, qk)] = out
         return out
 
     def candidates(
