@@ -56,12 +56,12 @@ _LAZY = {
     "screen_rows": "screening.screener",
     "Store": "screening.store",
     "SnapshotDiff": "screening.store",
-    "refresh": "screening.refresh",
-    "import_files": "screening.refresh",
-    "RefreshReport": "screening.refresh",
-    "SourceOutcome": "screening.refresh",
-    "status": "screening.status",
-    "SourceStatus": "screening.status",
+    "refresh": "screening._refresh",
+    "import_files": "screening._refresh",
+    "RefreshReport": "screening._refresh",
+    "SourceOutcome": "screening._refresh",
+    "status": "screening._status",
+    "SourceStatus": "screening._status",
     "Shipment": "screening.shipments",
     "Party": "screening.shipments",
     "GoodsLine": "screening.shipments",
@@ -147,8 +147,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from screening._refresh import RefreshReport, SourceOutcome, import_files, refresh
+    from screening._status import SourceStatus, status
     from screening.config import Settings, load_settings
-    from screening.refresh import RefreshReport, SourceOutcome, import_files, refresh
     from screening.rules import (
         Decision,
         Finding,
@@ -169,5 +170,4 @@ if TYPE_CHECKING:
         screen_rows,
     )
     from screening.shipments import GoodsLine, Party, PartyRole, Shipment, load_shipments
-    from screening.status import SourceStatus, status
     from screening.store import SnapshotDiff, Store

@@ -400,8 +400,8 @@ class Screener:
     ) -> Screener:
         """The current snapshots of the enabled sources (seeded on first use), and their
         name index, from the cache under the data directory or built once and cached."""
+        from screening._status import data_as_of
         from screening.seed import ensure_seeds
-        from screening.status import data_as_of
         from screening.store import Store
 
         settings = settings or load_settings()

@@ -6,7 +6,7 @@ every enabled source that has none, parsed from ``seeds/<seed>/<FILE>.gz`` (the 
 date as both ``published_at`` and ``retrieved_at``; it is always reported stale, with its date,
 so nobody mistakes it for current data. The first ``screening refresh`` diffs against it.
 
-Screening commands and :func:`screening.refresh.refresh` call :func:`ensure_seeds` before
+Screening commands and :func:`screening.refresh` call :func:`ensure_seeds` before
 reading the store; once a source has any snapshot it is a no-op costing one query.
 """
 

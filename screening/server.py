@@ -48,6 +48,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
+from screening._status import SourceStatus, status
 from screening.config import Settings
 from screening.errors import InputError, ScreeningError
 from screening.models import ScreeningResult, SnapshotRef
@@ -55,7 +56,6 @@ from screening.rules.result import ShipmentResult
 from screening.rules.ruleset import RuleSet, load_ruleset
 from screening.screener import BatchResult, BatchRow, Screener
 from screening.shipments import Shipment, parse_shipment
-from screening.status import SourceStatus, status
 
 __all__ = [
     "DEFAULT_MAX_BODY",

@@ -35,7 +35,7 @@ pruning a source's snapshots only has to look at that source's remaining snapsho
 
 ``checked_at`` is the last time a refresh found the source's files unchanged (HTTP 304 or the
 same SHA-256s): the content is then known current as of that time although nothing new was
-written. :mod:`screening.status` measures a downloaded snapshot's age from it.
+written. :mod:`screening._status` measures a downloaded snapshot's age from it.
 """
 
 from __future__ import annotations

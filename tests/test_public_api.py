@@ -30,6 +30,30 @@ def test_every_public_name_resolves() -> None:
         assert getattr(screening, name) is not None, name
 
 
+def test_public_functions_are_functions_whatever_was_imported_first() -> None:
+    """A public name must not be shadowed by a submodule of the same name (importing
+    ``screening.status`` would set the package's ``status`` to the module)."""
+    import subprocess
+    import sys
+
+    orders = [
+        "from screening import SourceStatus, status, import_files, refresh",
+        "from screening import *",
+        "import screening.screener, screening.store, screening.cli; from screening import *",
+    ]
+    for first in orders:
+        code = (
+            f"{first}\nimport screening, types\n"
+            "bad = [n for n in screening.__all__ if isinstance(getattr(screening, n), "
+            "types.ModuleType)]\nprint(bad)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip() == "[]", (first, out)
+    assert callable(screening.status) and callable(screening.refresh)
+
+
 def test_one_exception_root() -> None:
     for name in screening.__all__:
         obj = getattr(screening, name)

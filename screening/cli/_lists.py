@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from screening._status import SourceStatus, format_duration, parse_duration
+from screening._status import status as list_status
 from screening.cli._app import ExitCode, atomic_text, command, fail, state
 from screening.config import Settings
 from screening.lock import DEFAULT_LOCK_TIMEOUT
@@ -27,11 +29,9 @@ from screening.schedule import (
     run_every,
     stop_on_signals,
 )
-from screening.status import SourceStatus, format_duration, parse_duration
-from screening.status import status as list_status
 
 if TYPE_CHECKING:
-    from screening.refresh import RefreshReport, SourceOutcome
+    from screening._refresh import RefreshReport, SourceOutcome
     from screening.rescreen import RescreenReport
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
@@ -125,7 +125,7 @@ def refresh_cmd(
 
     interval = parse_duration(every)
     check_schedule(interval, jitter)
-    from screening.refresh import select_sources
+    from screening._refresh import select_sources
 
     select_sources(settings, names)  # an unknown or disabled source: fail now, not every run
 
@@ -151,7 +151,7 @@ def _refresh_once(
     html: Path | None,
 ) -> tuple[RefreshReport, RescreenReport | None]:
     """One refresh, then (with ``rescreen``) one re-screening of the register."""
-    from screening.refresh import refresh as run_refresh
+    from screening._refresh import refresh as run_refresh
 
     report = run_refresh(settings, names, lock_timeout=wait)
     if not rescreen:
@@ -187,7 +187,7 @@ def import_cmd(
     Exit status 3 when the files fail validation (the last good snapshot stays current).
     """
     settings = state(ctx).settings
-    from screening.refresh import import_files
+    from screening._refresh import import_files
 
     report = import_files(settings, source, files, lock_timeout=wait)
     _render_report(report, as_json)

@@ -3,7 +3,7 @@
 A source knows which files make up one download of its list and how to turn their raw bytes
 into :class:`~screening.models.ListEntry` records. It does not know about HTTP, the store or the
 CLI: fetching (conditional GET, retries, User-Agent) is shared in ``screening.sources._http``
-and orchestrated by ``screening.refresh``; the declaration (URL, provenance) is a table in
+and orchestrated by ``screening._refresh``; the declaration (URL, provenance) is a table in
 ``lists/sources.toml``.
 
 To add a list: write ``screening/sources/<module>.py`` defining a subclass of ``ListSource``

@@ -19,11 +19,11 @@ import defusedxml.ElementTree as SafeET
 import pytest
 from support import FIXTURES, SEEDS
 
+from screening._refresh import import_files
 from screening.config import load_settings
 from screening.errors import InputError, ParseError
 from screening.formats.safe import spreadsheet_safe
 from screening.models import ListEntry, Name, NameKind
-from screening.refresh import import_files
 from screening.screener import Screener
 from screening.sources._decode import decode_payload
 from screening.store import Store

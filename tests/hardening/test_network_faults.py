@@ -18,9 +18,9 @@ import pytest
 import requests
 import responses
 
+from screening._refresh import refresh
 from screening.config import HttpSettings, load_settings
 from screening.errors import DownloadError
-from screening.refresh import refresh
 from screening.sources._http import TOTAL_TIMEOUT_FACTOR, fetch
 from screening.store import Store
 

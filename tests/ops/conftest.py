@@ -58,7 +58,7 @@ def registered_home(
 def changed_home(
     tmp_path_factory: pytest.TempPathFactory, registered_home: Path
 ) -> tuple[Path, Decided]:
-    from screening.refresh import import_files
+    from screening._refresh import import_files
     from screening.register import Register, decide
     from screening.screener import Screener
 

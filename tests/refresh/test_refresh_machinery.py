@@ -10,11 +10,11 @@ import pytest
 import responses
 from responses import matchers
 
+from screening._refresh import refresh_sources
 from screening.config import Settings, SourceDefinition, load_settings, source_definitions
 from screening.errors import LockedError, ParseError
 from screening.lock import refresh_lock
 from screening.models import ListEntry, ParseResult
-from screening.refresh import refresh_sources
 from screening.sources.base import ListSource
 from screening.store import Store
 

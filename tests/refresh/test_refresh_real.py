@@ -15,9 +15,9 @@ import responses
 from responses import matchers
 from support import FIXTURES, SEEDS, read_gz, serve
 
+from screening._refresh import import_files, refresh
 from screening.config import Settings, get_source_definition, load_settings
 from screening.errors import InputError
-from screening.refresh import import_files, refresh
 from screening.store import Store
 
 SDN_BASE = get_source_definition("ofac_sdn").url

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from screening._status import format_duration, parse_duration, status
 from screening.config import load_settings, source_definitions
 from screening.errors import InputError
 from screening.models import ListEntry
 from screening.seed import ensure_seeds
-from screening.status import format_duration, parse_duration, status
 from screening.store import Store
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

@@ -12,12 +12,12 @@ import pytest
 import responses
 from typer.testing import CliRunner
 
-import screening.refresh
+import screening._refresh
 import screening.rescreen
 import screening.schedule
+from screening._refresh import RefreshReport, SourceOutcome
 from screening.cli import ExitCode, app
 from screening.errors import LockedError
-from screening.refresh import RefreshReport, SourceOutcome
 from screening.register import AlertEvent
 from screening.rescreen import RescreenReport
 from screening.screener import Screener
@@ -97,7 +97,7 @@ def fake_jobs(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         state["rescreen"] += 1
         return state["rescreen_report"]  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(screening.refresh, "refresh", fake_refresh)
+    monkeypatch.setattr(screening._refresh, "refresh", fake_refresh)
     monkeypatch.setattr(screening.rescreen, "rescreen", fake_rescreen)
     return state
 
