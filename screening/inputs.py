@@ -42,6 +42,7 @@ __all__ = [
     "name_problem",
     "open_text",
     "read_rows",
+    "row_from_mapping",
 ]
 
 #: CSV fields longer than this are cut by the reader; the row is then rejected as too long.
@@ -242,9 +243,9 @@ def read_rows(
     text = open_text(path, warn)
     try:
         if fmt == "csv":
-            yield from _csv_rows(path, text, check or _row, require_id, problem_id)
+            yield from _csv_rows(path, text, check or row_from_mapping, require_id, problem_id)
         else:
-            yield from _jsonl_rows(text, check or _row, problem_id)
+            yield from _jsonl_rows(text, check or row_from_mapping, problem_id)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: undecodable text near byte {exc.start}: {exc.reason}") from exc
     finally:
@@ -264,7 +265,9 @@ def name_problem(name: object) -> str | None:
     return None
 
 
-def _row(line: int, number: int, values: dict[str, Any]) -> BatchRow | RowProblem:
+def row_from_mapping(line: int, number: int, values: Mapping[str, Any]) -> BatchRow | RowProblem:
+    """A row read as a mapping: it needs a usable name; without an ``id`` it is known by its
+    row ``number``; ``country`` and ``type`` are taken as text; other fields are kept."""
     raw_id = values.get("id")
     rid = str(raw_id).strip() if raw_id not in (None, "") else str(number)
     name = values.get("name")

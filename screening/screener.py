@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from screening.config import Settings, load_settings
+from screening.config import Settings, get_source_definition, load_settings
 from screening.countries import to_iso2
-from screening.errors import InputError
+from screening.errors import ConfigError, InputError
 from screening.matching.index import (
     INDEX_FORMAT,
     Candidate,
@@ -249,6 +249,8 @@ def screen_rows(
 ) -> Iterator[BatchResult]:
     """Screen rows against an index: a pure function, safe to run in a worker process.
     One result per row, in order; a rejected row's result carries its error."""
+    _check_threshold(threshold)
+    _check_limit(limit)
     make = BatchResult.model_construct  # fields built here are already the right types
     for row in rows:
         if isinstance(row, RejectedRow):
@@ -379,7 +381,7 @@ class Screener:
     ) -> None:
         self.index = index
         self.settings = settings
-        self.threshold = (
+        self.threshold = _check_threshold(
             threshold if threshold is not None else (settings.threshold if settings else 0.85)
         )
         self.index_path = index_path
@@ -405,12 +407,25 @@ class Screener:
         from screening.store import Store
 
         settings = settings or load_settings()
-        wanted = list(sources) if sources else [d.id for d in settings.enabled_sources()]
+        if isinstance(sources, str):
+            sources = [sources]
+        # An unknown source is an error, not a list screened as empty (a misspelt source
+        # would otherwise clear every name).
+        wanted = (
+            [get_source_definition(s).id for s in sources]
+            if sources
+            else [d.id for d in settings.enabled_sources()]
+        )
         warnings: list[str] = []
         with Store.open(settings) as store:
             ensure_seeds(store, settings)
             current = store.current()
             snaps = [current[s] for s in wanted if s in current]
+            if not snaps:
+                raise ConfigError(
+                    f"no snapshot of {', '.join(wanted) or 'any source'} is stored, so there is "
+                    f"nothing to screen against; run `screening refresh {' '.join(wanted)}`"
+                )
             for s in wanted:
                 if s not in current:
                     warnings.append(f"{s}: no snapshot stored; run `screening refresh {s}`")
@@ -485,6 +500,7 @@ class Screener:
     ) -> ScreeningResult:
         """Screen one name. Raises :class:`InputError` for an empty or absurd name."""
         th = self.threshold if threshold is None else _check_threshold(threshold)
+        _check_limit(limit)
         hits, warnings = screen_name(
             self.index, name, country=country, kind=kind, threshold=th, limit=limit
         )
@@ -501,7 +517,7 @@ class Screener:
 
     def screen_many(
         self,
-        rows: Iterable[BatchRow | RejectedRow | dict[str, Any]],
+        rows: Iterable[BatchRow | RejectedRow | Mapping[str, Any]],
         *,
         threshold: float | None = None,
         limit: int = 10,
@@ -511,9 +527,8 @@ class Screener:
         """Screen rows in order. With ``workers`` > 1 the rows are spread over worker
         processes (each loads the cached index once); results still come in input order."""
         th = self.threshold if threshold is None else _check_threshold(threshold)
-        batch_rows = (
-            r if isinstance(r, BatchRow | RejectedRow) else BatchRow.model_validate(r) for r in rows
-        )
+        _check_limit(limit)
+        batch_rows = _batch_rows(rows)
         if workers <= 1 or self.index_path is None or not self.index_path.exists():
             yield from screen_rows(self.index, batch_rows, threshold=th, limit=limit)
             return
@@ -550,9 +565,35 @@ class Screener:
 
 
 def _check_threshold(value: float) -> float:
-    if not 0.0 < value <= 1.0:
-        raise InputError(f"threshold must be in (0, 1], not {value}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
+        raise InputError(f"threshold must be a number in (0, 1], not {value!r}")
+    return float(value)
+
+
+def _check_limit(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"limit must be a whole number of at least 1, not {value!r}")
     return value
+
+
+def _batch_rows(
+    rows: Iterable[BatchRow | RejectedRow | Mapping[str, Any]],
+) -> Iterator[BatchRow | RejectedRow]:
+    """Rows given as models pass; a mapping is read as a batch file's row is (a row that
+    cannot be screened becomes a RejectedRow, its result an error, and the batch goes on)."""
+    from screening.inputs import row_from_mapping
+
+    for number, r in enumerate(rows, 1):
+        if isinstance(r, BatchRow | RejectedRow):
+            yield r
+        elif isinstance(r, Mapping):
+            yield row_from_mapping(number, number, r)
+        else:
+            yield RejectedRow(
+                id=str(number),
+                line=number,
+                message=f"a row must be a mapping with a name, not {type(r).__name__}",
+            )
 
 
 def _chunks(
@@ -611,6 +652,7 @@ def compare(
     part weighted alike, as there is no list to tell common from rare parts)."""
     from screening.models import ListEntry
 
+    threshold = _check_threshold(threshold)
     a = _check_name(name_a)
     b = _check_name(name_b)
     parsed = parse_kind(kind)

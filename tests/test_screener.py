@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from screening.config import load_settings
+from screening.errors import ConfigError, InputError
 from screening.matching.index import MatchIndex
-from screening.screener import INDEX_CACHE_KEEP, Screener
+from screening.screener import INDEX_CACHE_KEEP, BatchRow, Screener, compare, screen_rows
 
 
 def _no_build(*args: object, **kwargs: object) -> MatchIndex:
@@ -47,3 +49,83 @@ def test_only_the_most_recently_used_indexes_are_kept(screened_home: Path) -> No
     assert default_cache not in kept
     newest = Screener.open(settings, sources=subsets[-1]).index_path
     assert newest in kept
+
+
+# -- arguments a caller can get wrong ----------------------------------------------------------
+
+
+def test_an_unknown_source_is_an_error_not_an_empty_list(screened_home: Path) -> None:
+    settings = load_settings(home=screened_home, environ={})
+    for sources in (["OFAC_SDN"], ["nope"], ["ofac_sdn", "nope"]):
+        with pytest.raises(ConfigError, match="unknown source"):
+            Screener.open(settings, sources=sources)
+    # one source named as a string is that source, not its letters
+    one = Screener.open(settings, sources="bis_entity_list")
+    assert [s.source for s in one.index.snapshots] == ["bis_entity_list"]
+
+
+def test_sources_without_any_snapshot_are_refused(tmp_path: Path) -> None:
+    # Only the small Military End-User list is enabled, so only it is seeded.
+    environ = {
+        f"SCREENING_{s.upper()}_ENABLED": "0"
+        for s in (
+            "ofac_sdn",
+            "ofac_consolidated",
+            "bis_entity_list",
+            "bis_denied_persons",
+            "bis_unverified",
+        )
+    }
+    settings = load_settings(home=tmp_path, environ=environ)
+    assert Screener.open(settings).index.snapshots  # the enabled one
+    with pytest.raises(ConfigError, match="no snapshot of ofac_sdn is stored"):
+        Screener.open(settings, sources=["ofac_sdn"])
+
+
+@pytest.mark.parametrize("threshold", [0, 0.0, -0.5, 1.5, 5, float("nan"), "0.9", True])
+def test_a_threshold_outside_0_1_is_refused_everywhere(
+    screener: Screener, threshold: object
+) -> None:
+    with pytest.raises(InputError, match="threshold"):
+        Screener(screener.index, threshold=threshold)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="threshold"):
+        screener.screen("Rosneft", threshold=threshold)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="threshold"):
+        list(screener.screen_many([{"name": "Rosneft"}], threshold=threshold))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="threshold"):
+        list(screen_rows(screener.index, [], threshold=threshold))  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="threshold"):
+        compare("Rosneft", "Rosneft", threshold=threshold)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, "3"])
+def test_a_limit_under_one_is_refused(screener: Screener, limit: object) -> None:
+    with pytest.raises(InputError, match="limit"):
+        screener.screen("Rosneft", limit=limit)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="limit"):
+        list(screener.screen_many([{"name": "Rosneft"}], limit=limit))  # type: ignore[arg-type]
+
+
+def test_bad_rows_of_a_python_batch_get_errors_and_the_batch_goes_on(
+    screener: Screener,
+) -> None:
+    rows: list[Any] = [
+        {"id": 1, "name": "Rosoboronexport"},  # an integer id is its text
+        {"name": "Rosoboronexport"},  # no id: known by its row number
+        {"id": "n", "name": None},
+        {"id": "e", "name": "   "},
+        None,
+        "Rosoboronexport",
+        BatchRow(id="m", name="Rosoboronexport"),
+        {"id": "c", "name": "Rosoboronexport", "country": 7, "erp_ref": "X-1"},
+    ]
+    results = list(screener.screen_many(rows))
+    assert [r.id for r in results] == ["1", "2", "n", "e", "5", "6", "m", "c"]
+    assert [bool(r.hits) for r in results] == [True, True, False, False, False, False, True, True]
+    assert [r.error is not None for r in results] == [False, False, True, True, True, True] + [
+        False,
+        False,
+    ]
+    assert "name is empty" in (results[2].error or "")
+    assert "must be a mapping" in (results[4].error or "")
+    assert results[7].extra == {"erp_ref": "X-1"}
