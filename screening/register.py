@@ -921,10 +921,12 @@ def add_counterparties(
     return add_and_screen(settings, rows, label=label, screener=screener, workers=workers)
 
 
-def remove_counterparties(settings: Settings, ids: Sequence[str]) -> list[AlertEvent]:
+def remove_counterparties(settings: Settings, ids: Sequence[str] | str) -> list[AlertEvent]:
     """Remove counterparties (their alerts with them; decisions stay on record)."""
     from screening.audit import AuditLog
 
+    if isinstance(ids, str):
+        ids = [ids]  # one id, not its letters
     if not ids:
         raise InputError("no counterparty id given")
     log = AuditLog.open(settings)
@@ -962,7 +964,9 @@ def decide(
         raise InputError("give the reason for the decision (--reason)")
     who = " ".join((analyst or "").split()) or os.environ.get("USER") or os.environ.get("USERNAME")
     if not who:
-        raise InputError("say who decides (--analyst NAME; $USER is not set)")
+        raise InputError(
+            "say who decides (the analyst: --analyst NAME, or analyst= in Python; $USER is not set)"
+        )
     log = AuditLog.open(settings)
 
     def record(made: Decision, alert: Alert, previous: AlertStatus) -> AuditRecord:

@@ -77,3 +77,26 @@ def test_every_command_is_documented_in_the_readme() -> None:
             names.append(name)
     missing = [n for n in names if not re.search(rf"screening {re.escape(n)}\b", readme)]
     assert not missing, f"commands not in README.md: {missing}"
+
+
+def test_the_python_examples_of_the_docs_run(screened_home: Path) -> None:
+    """The README's and docs/audit.md's Python blocks, verbatim, against the seed lists."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    for doc in ("README.md", "docs/audit.md"):
+        text = (root / doc).read_text(encoding="utf-8")
+        blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+        assert blocks, doc
+        for code in blocks:
+            done = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "SCREENING_HOME": str(screened_home)},
+                cwd=screened_home,
+                check=False,
+            )
+            assert done.returncode == 0, (doc, done.stderr[-2000:])

@@ -23,6 +23,7 @@ from screening.register import (
     decide,
     parse_entry_ref,
     read_register_rows,
+    remove_counterparties,
 )
 from screening.rescreen import rescreen
 from screening.screener import BatchRow, RejectedRow
@@ -140,6 +141,20 @@ def test_add_screens_new_and_changed_counterparties_only(
     kinds = [(r.kind, r.input["action"]) for r in log.records()]
     assert kinds == [("register", "add")] * 3
     assert log.verify().ok
+
+
+def test_remove_in_python_takes_one_id_or_several(
+    indexed_home: Path, copy_home: Callable[[Path], Path]
+) -> None:
+    settings = settings_for(copy_home(indexed_home))
+    rows = [{"id": i, "name": n} for i, n in (("C-3", "Mahan Air"), ("C-4", "Rosneft"))]
+    add_counterparties(settings, rows)
+    gone = remove_counterparties(settings, "C-3")  # the id, not its letters
+    assert gone and {e.counterparty_id for e in gone} == {"C-3"}
+    with Register.open(settings) as reg:
+        assert [c.id for c in reg.counterparties()] == ["C-4"]
+    with pytest.raises(InputError, match="no counterparty"):
+        remove_counterparties(settings, ["C-3"])
 
 
 def test_register_cli_add_list_remove(
