@@ -235,6 +235,10 @@ class ScreeningResult(_Frozen):
     hits: tuple[Hit, ...] = ()
     snapshots: tuple[SnapshotRef, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: When (UTC) and by which version of screening and of its name knowledge
+    #: (lists/names.toml): with the snapshots and the threshold, what replaying needs.
+    screened_at: datetime | None = None
+    engine: str | None = None
 
     @property
     def is_hit(self) -> bool:

@@ -513,6 +513,8 @@ class Screener:
             hits=hits,
             snapshots=self.snapshot_refs(),
             warnings=(*warnings, *self.list_warnings()),
+            screened_at=datetime.now(UTC),
+            engine=engine_version(),
         )
 
     def screen_many(
@@ -562,6 +564,13 @@ class Screener:
             return self.screen(party.name or "", country=party.country, kind=party.type)
 
         return evaluate_shipment(shipment, rules, screen_party)
+
+
+def engine_version() -> str:
+    """The version of screening and of its name knowledge that scores are computed with."""
+    from screening import __version__
+
+    return f"screening {__version__}; names {knowledge().version}"
 
 
 def _check_threshold(value: float) -> float:

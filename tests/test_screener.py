@@ -129,3 +129,16 @@ def test_bad_rows_of_a_python_batch_get_errors_and_the_batch_goes_on(
     assert "name is empty" in (results[2].error or "")
     assert "must be a mapping" in (results[4].error or "")
     assert results[7].extra == {"erp_ref": "X-1"}
+
+
+def test_a_result_says_when_and_with_which_engine_it_was_screened(screener: Screener) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from screening import __version__
+
+    result = screener.screen("Kral Aviation", country="TR")
+    assert result.screened_at is not None
+    assert abs(datetime.now(UTC) - result.screened_at) < timedelta(minutes=1)
+    assert result.engine is not None and result.engine.startswith(f"screening {__version__}; ")
+    assert result.threshold == screener.threshold
+    assert {s.source for s in result.snapshots} == {s.source for s in screener.index.snapshots}
