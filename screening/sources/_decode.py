@@ -18,6 +18,11 @@ record is accepted only if it ends with a closing quote, i.e. its last field is 
 quoted field still open at the end of the data is reported by the csv module itself. A file
 cut exactly at a line break cannot be told from a shorter list by its content; the store's
 record-count guard is what catches that.
+
+A cut-off final record means the *file* was cut off, and every record after the cut is missing
+with it: a list file with one is refused, not read minus its tail (a listed party at the end
+of the file would screen clear). :func:`refuse_cut_off` is that check; the parsers call it
+once they know how many fields a record has.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class CsvRows(NamedTuple):
 
     rows: list[tuple[int, list[str]]]  # (line number where the record ends, fields)
     problems: list[tuple[int, str]]  # (line number, reason)
+    terminated: bool = True  # the text ends with a line break (before any 0x1A bytes)
+    eof_marker: bool = False  # the text ends with a 0x1A (Ctrl-Z) byte, as OFAC's files do
 
 
 def decode_payload(data: bytes, *, file: str, source: str, allow_empty: bool = False) -> Payload:
@@ -106,6 +113,7 @@ def read_csv(text: str) -> CsvRows:
     Blank lines and a trailing 0x1A (Ctrl-Z) end-of-file byte are ignored.
     """
     body = text.rstrip("\x1a")
+    eof_marker = text.rstrip(" \t\r\n").endswith("\x1a")
     tail = body.rstrip(" \t\x1a")
     terminated = tail.endswith(("\n", "\r"))
     reader = csv.reader(io.StringIO(body, newline=""), strict=True)
@@ -137,4 +145,32 @@ def read_csv(text: str) -> CsvRows:
         # its last field may have been cut anywhere.
         line, _ = rows.pop()
         problems.append((line, TRUNCATED_LAST_ROW))
-    return CsvRows(rows, problems)
+    return CsvRows(rows, problems, terminated, eof_marker)
+
+
+def refuse_cut_off(
+    parsed: CsvRows, *, columns: int, file: str, source: str, complete_end: str
+) -> None:
+    """Raise :class:`~screening.errors.ParseError` when ``parsed`` is a file that was cut off.
+
+    Cut off means its final record is incomplete: a quoted field still open at the end of the
+    data, an unquoted last field with no line break after it (see :func:`read_csv`), or, with
+    no line break after it, fewer than ``columns`` fields (a cut right after a closing quote).
+    ``complete_end`` says how a complete file of this format ends, for the message.
+    """
+    reason: str | None = None
+    line = 0
+    cut = [n for n, problem in parsed.problems if problem == TRUNCATED_LAST_ROW]
+    last_problem = max((n for n, _ in parsed.problems), default=0)
+    if cut:  # only ever the final record
+        line, reason = cut[-1], "its last row ends mid-field"
+    elif not parsed.terminated and parsed.rows and parsed.rows[-1][0] > last_problem:
+        line, row = parsed.rows[-1]
+        if len(row) < columns:
+            reason = f"its last row has {len(row)} of the {columns} fields"
+    if reason is not None:
+        raise ParseError(
+            f"{file}: cut off: {reason} (line {line:,}), so the rows after it are missing "
+            f"(a complete file ends {complete_end}); not read",
+            source=source,
+        )

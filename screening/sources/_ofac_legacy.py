@@ -16,10 +16,21 @@ comments                    ent_num, remarks overflow (remarks over 1,000 charac
 a 0x1A byte. Text is decoded as UTF-8, falling back to latin-1 (noted in the result).
 
 Record-level damage is skipped and counted in ``ParseResult.skipped`` under ``"<FILE>: <reason>"``
-(wrong column count, non-numeric or duplicate ent_num, empty name, a truncated last row, an
-alias/address/comment for an ent_num that is not in the primary file). Payload-level damage
-raises :class:`~screening.errors.ParseError`: a missing file, an empty body, an HTML page, or a
-file whose rows are mostly not in the expected layout.
+(wrong column count, non-numeric or duplicate ent_num, empty name, an alias/address/comment for
+an ent_num that is not in the primary file). Payload-level damage raises
+:class:`~screening.errors.ParseError`: a missing file, an empty body, an HTML page, a file whose
+rows are mostly not in the expected layout, or a file that was cut off.
+
+Cut-off files. Every real OFAC legacy file we hold (SDN, ADD, ALT, SDN_COMMENTS of 2023-12-28,
+SDN of 2024-05-03, the four CONS files of 2025-12) ends with a line break followed by exactly one
+0x1A byte, the only 0x1A in the file. A file whose last row is incomplete (a quote still open,
+a field cut with no line break after it, too few fields) lost its tail, and with it every row
+after the cut: it is refused, whichever of the four files it is, rather than read without the
+listed parties at its end. The 0x1A byte itself is *not* required: a file that ends with a
+complete row and a line break but no 0x1A is read, with a note. Such a file is what a mirror or
+a hand re-save produces (editors, "cleaning" scripts and ``rstrip`` drop the byte), and
+refusing it would refuse a complete list; the price is that a file cut exactly at a line break
+is not recognised here and is left to the refresh's record-count guard (``max_record_drop``).
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ from typing import ClassVar
 from screening._bulk import paused_gc
 from screening.errors import ParseError
 from screening.models import Address, EntityType, ListEntry, Name, NameKind, ParseResult
-from screening.sources._decode import decode_payload, read_csv
+from screening.sources._decode import decode_payload, read_csv, refuse_cut_off
 from screening.sources._remarks import parse_remarks, to_iso2
 from screening.sources.base import ListSource
 
@@ -269,7 +280,8 @@ class _Reader:
 
     def records(self, text: str, file: str, columns: int) -> list[tuple[int, list[str]]]:
         """Rows with ``columns`` fields and a numeric ent_num (normalised, e.g. ``"0306"`` ->
-        ``"306"``); raises ParseError when the file as a whole is not in that layout."""
+        ``"306"``); raises ParseError when the file as a whole is not in that layout or was
+        cut off."""
         if not text:
             return []
         parsed = read_csv(text)
@@ -294,6 +306,18 @@ class _Reader:
                 f"{file}: not in the OFAC legacy layout ({bad} of {bad + len(good)} rows lack "
                 f"{columns} columns with a numeric ent_num first)",
                 source=self.source,
+            )
+        refuse_cut_off(
+            parsed,
+            columns=columns,
+            file=file,
+            source=self.source,
+            complete_end="with a line break and a 0x1A byte",
+        )
+        if not parsed.eof_marker:
+            self.result.notes.append(
+                f"{file}: no 0x1A end-of-file byte (re-saved or mirrored?); its last row is "
+                "complete, so it is read"
             )
         return good
 

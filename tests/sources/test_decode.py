@@ -12,6 +12,7 @@ from screening.sources._decode import (
     TRUNCATED_LAST_ROW,
     decode_payload,
     read_csv,
+    refuse_cut_off,
 )
 
 ROW = (
@@ -78,3 +79,38 @@ def test_read_csv_broken_quoting_mid_file() -> None:
     rows = read_csv(text)
     assert rows.problems == [(2, MALFORMED_ROW)]
     assert [line for line, _ in rows.rows] == [1, 3]
+
+
+def refuse(text: str) -> None:
+    refuse_cut_off(read_csv(text), columns=12, file="F.CSV", source="s", complete_end="well")
+
+
+def test_how_a_text_ends() -> None:
+    row = ROW.decode()
+    ends = {
+        row + "\r\n\x1a": (True, True),
+        row + "\n\x1a": (True, True),
+        row + "\r\n": (True, False),
+        row: (False, False),
+        row + "\x1a": (False, True),
+    }
+    for text, (terminated, marker) in ends.items():
+        parsed = read_csv(text)
+        assert (parsed.terminated, parsed.eof_marker) == (terminated, marker), repr(text[-3:])
+        refuse(text)  # each ends with a complete row: not cut off
+
+
+def test_refuse_cut_off() -> None:
+    row = ROW.decode()
+    two = row + "\r\n" + row
+    with pytest.raises(
+        ParseError, match=r"^F.CSV: cut off: its last row ends mid-field \(line 2\)"
+    ):
+        refuse(two[:-1])  # inside the last quoted field
+    with pytest.raises(ParseError, match="its last row ends mid-field"):
+        refuse(two[: two.rindex("-0-") + 2])  # inside an unquoted null
+    with pytest.raises(ParseError, match=r"its last row has 2 of the 12 fields \(line 2\)"):
+        refuse(two[: two.index('",', len(row) + 2) + 1])  # right after a closing quote
+    # A short row followed by a line break is a malformed row of a complete file: the
+    # parser skips it; it says nothing about the end of the file.
+    refuse(row + '\r\n306,"X"\r\n\x1a')

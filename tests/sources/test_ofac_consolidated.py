@@ -96,12 +96,8 @@ def test_html_and_empty_payloads(cons_files: dict[str, bytes]) -> None:
         parse(dict(cons_files, **{"CONS_ALT.CSV": b"  \r\n"}))
 
 
-def test_cut_in_half(cons_files: dict[str, bytes], cons_result: ParseResult) -> None:
+def test_cut_in_half_is_refused(cons_files: dict[str, bytes]) -> None:
     data = cons_files["CONS_PRIM.CSV"]
     half = data[: len(data) // 2]
-    result = parse(dict(cons_files, **{"CONS_PRIM.CSV": half}))
-    assert len(result.entries) == half.count(b"\r\n")
-    assert result.skipped["CONS_PRIM.CSV: truncated last row"] == 1
-    full = {e.entry_id: e for e in cons_result.entries}
-    assert all(e == full[e.entry_id] for e in result.entries)
-    assert result.skipped["CONS_ALT.CSV: alias for unknown entry"] > 0
+    with pytest.raises(ParseError, match=r"^CONS_PRIM.CSV: cut off: its last row ends mid-field"):
+        parse(dict(cons_files, **{"CONS_PRIM.CSV": half}))

@@ -278,42 +278,35 @@ def test_file_names_match_without_case(sdn_small: dict[str, bytes]) -> None:
     assert parse(lower).entries == parse(sdn_small).entries
 
 
-def test_sdn_cut_in_half_drops_only_the_cut_row(
-    sdn_files: dict[str, bytes], sdn: dict[str, ListEntry]
-) -> None:
+def test_sdn_cut_in_half_is_refused(sdn_files: dict[str, bytes]) -> None:
     data = sdn_files["SDN.CSV"]
     half = data[: len(data) // 2]
     assert not half.endswith(b"\r\n")  # the cut falls inside a row
-    result = parse(dict(sdn_files, **{"SDN.CSV": half}))
-    complete_lines = half.count(b"\r\n")
-    assert len(result.entries) == complete_lines
-    assert result.skipped["SDN.CSV: truncated last row"] == 1
-    # Every entry that was read is exactly the entry of the full file: no half row anywhere.
-    for entry in result.entries:
-        assert dump(entry) == dump(sdn[entry.entry_id])
-    cut_row = data[len(half.rsplit(b"\r\n", 1)[0]) + 2 :].split(b",", 1)[0].decode()
-    assert cut_row in sdn and cut_row not in {e.entry_id for e in result.entries}
+    line = half.count(b"\r\n") + 1
+    with pytest.raises(ParseError, match=rf"^SDN.CSV: cut off: .* \(line {line:,}\)") as info:
+        parse(dict(sdn_files, **{"SDN.CSV": half}))
+    assert info.value.source == "ofac_sdn"
+    assert "\n" not in str(info.value)
 
 
-def test_sdn_cut_anywhere_in_the_last_row(sdn_small: dict[str, bytes]) -> None:
+def test_sdn_cut_anywhere_in_the_last_row_is_refused(sdn_small: dict[str, bytes]) -> None:
     small = sdn_small
-    full = {e.entry_id: e for e in parse(small).entries}
+    full = parse(small)
     data = small["SDN.CSV"]
     last_start = data.rstrip(b"\r\n\x1a").rfind(b"\r\n") + 2
     last_row = data[last_start:].rstrip(b"\r\n\x1a")
-    # Inside the ent_num, the name, a "-0- " null, the remarks, and the final closing quote.
-    cuts = [2, last_row.find(b'"') + 3, last_row.find(b"-0-") + 2, len(last_row) - 5]
-    cuts.append(len(last_row) - 1)
-    for cut in cuts:
-        result = parse(dict(small, **{"SDN.CSV": data[: last_start + cut]}))
-        assert result.skipped.get("SDN.CSV: truncated last row") == 1, cut
-        assert len(result.entries) == data[:last_start].count(b"\r\n")
-        assert all(dump(e) == dump(full[e.entry_id]) for e in result.entries)
-    # Cut right after the closing quote: the row is complete, only the line end is missing.
-    assert last_row.endswith(b"'JCT'.\"")
+    assert last_row.startswith(b"7268,") and last_row.endswith(b"'JCT'.\"")
+    # Every cut from the first byte of the row to just before its closing quote: inside the
+    # ent_num, inside quotes, inside a "-0- " null, right after a closing quote mid-row.
+    for cut in range(1, len(last_row)):
+        with pytest.raises(ParseError, match=r"^SDN.CSV: cut off: its last row (ends|has)"):
+            parse(dict(small, **{"SDN.CSV": data[: last_start + cut]}))
+    # Cut right after the closing quote: the row is complete, only the line end and the 0x1A
+    # byte are missing. Read, with a note (see test_cut_off_files for the 0x1A choice).
     whole = parse(dict(small, **{"SDN.CSV": data[: last_start + len(last_row)]}))
-    assert not whole.skipped.get("SDN.CSV: truncated last row")
-    assert [dump(e) for e in whole.entries] == [dump(e) for e in full.values()]
+    assert [dump(e) for e in whole.entries] == [dump(e) for e in full.entries]
+    assert whole.skipped == full.skipped
+    assert "SDN.CSV: no 0x1A end-of-file byte" in " ".join(whole.notes)
 
 
 def test_latin1_file_is_decoded(sdn_small: dict[str, bytes]) -> None:
