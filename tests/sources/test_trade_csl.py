@@ -136,40 +136,50 @@ def test_denied_persons_us_addresses(csl_results: dict[str, ParseResult]) -> Non
     assert sum(1 for e in dpl for a in e.addresses if a.country == "US") > 300
 
 
-def test_cut_in_half(csl_2023: bytes, csl_results: dict[str, ParseResult]) -> None:
+def test_the_seed_excerpt_is_the_one_cut_off_file_read(csl_2023: bytes) -> None:
+    # The bundled seed (= csl_2023) is cut off mid-record; it is read, with DAMAGE counted,
+    # because it is the snapshot of every fresh install. The same cut one byte later or earlier
+    # is an ordinary cut-off download, and refused.
+    assert parse("bis_entity_list", csl_2023).skipped == DAMAGE
+    for other in (csl_2023[:-1], csl_2023 + b"x"):
+        with pytest.raises(ParseError, match=r"^consolidated.csv: cut off: its last row ends"):
+            parse("bis_entity_list", other)
+
+
+def test_cut_in_half_is_refused(csl_2023: bytes) -> None:
     half = csl_2023[: len(csl_2023) // 2]
-    kept = 0
-    for source_id, full in csl_results.items():
-        result = parse(source_id, half)
-        assert result.skipped == DAMAGE  # the repeated header, and the row cut in two
-        reference = by_id(full)
-        assert all(e == reference[e.entry_id] for e in result.entries)
-        kept += len(result.entries)
-    assert 0 < kept < sum(len(r.entries) for r in csl_results.values())
+    for source_id in CODES:
+        with pytest.raises(ParseError, match=r"^consolidated.csv: cut off: ") as info:
+            parse(source_id, half)
+        assert info.value.source == source_id
 
 
-def test_cut_inside_an_entity_list_row(
+def test_cut_inside_an_entity_list_row_is_refused(
     csl_2023: bytes, csl_results: dict[str, ParseResult]
 ) -> None:
-    full = csl_results["bis_entity_list"]
-    victim = full.entries[-1]
+    victim = csl_results["bis_entity_list"].entries[-1]
     start = csl_2023.index(f'"{victim.entry_id}"'.encode())
-    for cut in (start + 10, start + 200, csl_2023.index(b"\n", start) - 1):
-        result = parse("bis_entity_list", csl_2023[:cut])
-        assert victim.entry_id not in by_id(result)
-        assert result.entries == full.entries[:-1]
-        assert result.skipped == DAMAGE
+    end = csl_2023.index(b"\n", start)
+    # Inside the _id, further in, just before the last closing quote, and right after a
+    # closing quote in the middle of the row (a complete field, but too few of them).
+    mid_row = csl_2023.index(b'","', start + 200) + 1
+    for cut in (start + 10, start + 200, end - 1, mid_row):
+        with pytest.raises(ParseError, match=r"^consolidated.csv: cut off: its last row"):
+            parse("bis_entity_list", csl_2023[:cut])
+    with pytest.raises(ParseError, match=r"its last row has \d+ of the 29 fields"):
+        parse("bis_entity_list", csl_2023[:mid_row])
+    # Cut at the end of the row: nothing in the file says rows are missing (no end marker, no
+    # row count); rows after it are lost and the refresh's record-count guard has to judge.
+    result = parse("bis_entity_list", csl_2023[:end])
+    assert result.entries[-1] == victim
+    assert result.skipped == {"repeated header row": 1}
 
 
-def test_cut_inside_a_utf8_character(csl_2023: bytes, csl_results: dict[str, ParseResult]) -> None:
+def test_cut_inside_a_utf8_character_is_refused(csl_2023: bytes) -> None:
     section = "§".encode()
     last = csl_2023.rindex(section)
-    result = parse("bis_entity_list", csl_2023[: last + 1])
-    assert result.skipped == DAMAGE
-    assert not any("latin-1" in n for n in result.notes)
-    assert any("§" in (e.details.get("license_requirement") or "") for e in result.entries)
-    reference = by_id(csl_results["bis_entity_list"])
-    assert all(e == reference[e.entry_id] for e in result.entries)
+    with pytest.raises(ParseError, match=r"^consolidated.csv: cut off: its last row ends"):
+        parse("bis_entity_list", csl_2023[: last + 1])
 
 
 # --- the 2025 layout --------------------------------------------------------------------------
