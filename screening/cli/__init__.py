@@ -14,4 +14,22 @@ __all__ = ["ExitCode", "app", "main"]
 
 
 def main() -> None:
-    app(prog_name="screening")
+    """Run the CLI. Usage errors are one line on stderr (exit 2), like every other error."""
+    import sys
+
+    import typer
+
+    try:
+        code = app(prog_name="screening", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # a usage error: bad option, missing argument
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "screening"
+        message = " ".join(str(getattr(exc, "format_message", exc.__str__)()).split())
+        typer.echo(f"error: {message} (see '{where} --help')", err=True)
+        sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -7,8 +7,10 @@ code of its kind; nothing reaches the user as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +44,8 @@ class ExitCode(IntEnum):
     BLOCK = 4  # a shipment decision is "block"
     STALE = 5  # a list snapshot is older than the allowed age (status --max-age)
     INTERNAL = 9  # a bug: please report it
+    INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped; what was stored before stays
+    OUTPUT_CLOSED = 141  # the reader of the output went away (`| head`): results cut short
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:
@@ -85,11 +89,18 @@ def command(*args: Any, on: typer.Typer | None = None, **kwargs: Any) -> Callabl
             except (typer.Exit, typer.Abort, typer.TyperException):
                 raise
             except KeyboardInterrupt:
-                typer.echo("interrupted", err=True)
-                raise typer.Exit(130) from None
+                typer.echo(
+                    "interrupted (what was stored before stays: lists, register, audit trail)",
+                    err=True,
+                )
+                raise typer.Exit(ExitCode.INTERRUPTED) from None
             except BrokenPipeError:
-                # Output piped into `head` and the like: not an error worth a message.
-                raise typer.Exit(0) from None
+                # Output piped into `head` and the like: no message, but not "nothing to
+                # review" either, as the rest of the results were never seen.
+                with contextlib.suppress(OSError):
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, sys.stdout.fileno())  # no second error at exit's flush
+                raise typer.Exit(ExitCode.OUTPUT_CLOSED) from None
             except OSError as exc:
                 where = f": {exc.filename}" if exc.filename else ""
                 fail(f"{exc.strerror or exc}{where}", ExitCode.DATA)

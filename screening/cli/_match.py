@@ -33,7 +33,7 @@ ThresholdOpt = Annotated[
         "--threshold",
         min=0.01,
         max=1.0,
-        help="Alert threshold in (0, 1] (default: the configured one, 0.85).",
+        help="Alert threshold, 0.01 to 1 (default: the configured one, 0.85).",
         show_default=False,
     ),
 ]

@@ -1,0 +1,72 @@
+"""The CLI's error discipline as a user meets it: the installed entry point in a process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from screening.cli import ExitCode
+
+
+def _run(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
+    if home is not None:
+        env["SCREENING_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "screening", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["check", "Kral Aviation", "--threshold", "0"], "Invalid value for '--threshold'"),
+        (["batch", "rows.csv", "--workers", "0"], "Invalid value for '--workers'"),
+        (["compare", "only one name"], "Missing argument"),
+        (["no-such-command"], "No such command"),
+        (["check"], "Missing argument"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args: list[str], says: str) -> None:
+    done = _run(*args)
+    assert done.returncode == ExitCode.USAGE
+    assert done.stdout == ""
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], lines
+    assert "--help" in lines[0]
+
+
+def test_help_still_exits_0() -> None:
+    done = _run("check", "--help")
+    assert done.returncode == 0 and "--threshold" in done.stdout
+
+
+def test_output_closed_early_is_not_nothing_to_review(screened_home: Path, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "id,name\n" + "".join(f"{i},Rosoboronexport\n" for i in range(3000)), encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
+    env["SCREENING_HOME"] = str(screened_home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screening", "batch", str(rows)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    assert b'"id": "0"' in first or b'"id":"0"' in first
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == ExitCode.OUTPUT_CLOSED
+    assert "Traceback" not in err and "Exception ignored" not in err
