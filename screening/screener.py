@@ -162,6 +162,12 @@ def _check_name(name: object) -> str:
         raise InputError("name is empty")
     if len(text) > MAX_NAME_LENGTH:
         raise InputError(f"name is longer than {MAX_NAME_LENGTH} characters ({len(text)})")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates: bytes that were not UTF-8 (a command-line argument in another
+        # encoding) or a broken escape. They cannot be recorded in the audit trail either.
+        raise InputError("name is not valid text (bytes that are not UTF-8)") from None
     return text
 
 
@@ -675,7 +681,9 @@ def compare(
     )
     index = MatchIndex.build([(snap, [entry])], uniform_weights=True)
     q = index.prepare(a, parsed)
-    found = index.score_query(q, threshold=0.0, limit=1) if q.forms else []
+    if not q.forms or not any(n.forms for n in index.names):
+        raise InputError("name has no letters or digits to compare")
+    found = index.score_query(q, threshold=0.0, limit=1)
     if not found:
         return Comparison(name_a=a, name_b=b, score=0.0, match=False, threshold=threshold)
     hit = to_hit(index, q, found[0])

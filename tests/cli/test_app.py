@@ -70,3 +70,24 @@ def test_output_closed_early_is_not_nothing_to_review(screened_home: Path, tmp_p
     proc.stderr.close()
     assert proc.wait(timeout=120) == ExitCode.OUTPUT_CLOSED
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_a_name_in_bytes_that_are_not_utf8_is_refused_not_a_crash(screened_home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
+    env["SCREENING_HOME"] = str(screened_home)
+    done = subprocess.run(
+        [sys.executable, "-m", "screening", "check", b"Kral\xffAviation"],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == ExitCode.USAGE
+    expected = "error: name is not valid text (bytes that are not UTF-8)"
+    assert done.stderr.decode().strip() == expected
+
+
+@pytest.mark.parametrize("names", [("!!!", "???"), ("Kral Aviation", "&&&"), ("...", "Kral")])
+def test_compare_refuses_a_name_without_letters_like_check(names: tuple[str, str]) -> None:
+    done = _run("compare", *names)
+    assert done.returncode == ExitCode.USAGE
+    assert done.stderr.strip() == "error: name has no letters or digits to compare"
