@@ -178,6 +178,8 @@ def batch(
     from screening.inputs import read_rows
 
     out_format = _output_format(fmt, output)
+    if output is not None and _same_file(input_path, output):
+        raise InputError(f"{output}: the results would overwrite the input; choose another file")
     settings = state(ctx).settings
     rows = read_rows(input_path, input_format, warn=lambda m: _echo_err(f"warning: {m}"))
     first = next(rows, None)  # read errors (missing file, no name column) before any output
@@ -271,6 +273,13 @@ def _output_format(fmt: str | None, output: Path | None) -> str:
             return "html"
         return _EXTENSIONS.get(output.suffix.lower(), "jsonl")
     return "jsonl"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def _open_output(path: Path) -> IO[str]:

@@ -85,10 +85,22 @@ def _render(result: ShipmentResult, seen_warnings: set[str]) -> list[str]:
 class _Output:
     """JSON Lines written to a temporary file next to OUT, moved into place when complete."""
 
-    def __init__(self, path: Path) -> None:
+    #: Extensions that promise another format than the JSON Lines written.
+    OTHER_FORMATS = frozenset({".csv", ".tsv", ".txt", ".html", ".htm", ".xlsx", ".xls", ".xml"})
+
+    def __init__(self, path: Path, source: Path) -> None:
+        if path.suffix.lower() in self.OTHER_FORMATS:
+            raise InputError(
+                f"{path}: shipment results are written as JSON Lines; name the file .jsonl"
+            )
+        if path.exists() and source.exists() and path.samefile(source):
+            raise InputError(f"{path}: the results would overwrite the input; choose another file")
         self.path = path
         directory = path.parent if str(path.parent) else Path(".")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
         self.tmp = Path(tmp)
         self.file: IO[str] = os.fdopen(fd, "w", encoding="utf-8")
 
@@ -137,7 +149,7 @@ def shipment(
     seen_warnings: set[str] = set()
     audited: list[object] = []  # (shipment, result) per screened shipment, for the audit trail
     refs: dict[tuple[str, int], SnapshotRef] = {}
-    out = _Output(output) if output is not None else None
+    out = _Output(output, file) if output is not None else None
     try:
         for item in load_shipments(file):
             if isinstance(item, InputError):

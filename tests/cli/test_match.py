@@ -151,6 +151,31 @@ def test_batch_unusable_file_is_one_line_exit_2(
     assert out == ""
 
 
+def test_batch_never_writes_over_its_input(screened_home: Path, tmp_path: Path) -> None:
+    src = write(tmp_path / "in.csv", "id,name\n1,Kral Aviation\n")
+    before = src.read_bytes()
+    for out in (str(src), str(tmp_path / "." / "in.csv")):
+        code, _, err = run("batch", str(src), "--output", out)
+        assert code == 2 and "would overwrite the input" in err
+    assert src.read_bytes() == before
+
+
+def test_shipment_output_is_checked_before_screening(screened_home: Path, tmp_path: Path) -> None:
+    from support import SEEDS
+
+    src = SEEDS / "samples" / "shipments.json"
+    cases = [
+        (tmp_path / "missing-dir" / "out.jsonl", "cannot write: No such file or directory"),
+        (tmp_path / "out.csv", "written as JSON Lines; name the file .jsonl"),
+        (src, "would overwrite the input"),
+    ]
+    for out, message in cases:
+        code, stdout, err = run("shipment", str(src), "--output", str(out))
+        assert code == 2 and message in err and stdout == "", (out, err)
+        assert ".tmp" not in err
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
 def test_batch_missing_file(screened_home: Path, tmp_path: Path) -> None:
     code, _, err = run("batch", str(tmp_path / "nope.csv"))
     assert code == 2
