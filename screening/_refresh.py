@@ -145,6 +145,11 @@ def select_sources(
                 raise ConfigError(f"every source of the feed {name!r} is disabled")
             out.update((d.id, d) for d in members)
             continue
+        if name not in ids:
+            raise ConfigError(
+                f"unknown source {name!r} (sources: {', '.join(sorted(ids))}; "
+                f"feeds, meaning each of their sources: {', '.join(sorted(feeds - ids))})"
+            )
         definition = get_source_definition(name)
         if not settings.is_enabled(definition):
             raise ConfigError(

@@ -136,7 +136,7 @@ class State:
 def _global(
     ctx: typer.Context,
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--home",
             help="Data directory (default: $SCREENING_HOME or the user data dir).",
@@ -144,7 +144,7 @@ def _global(
         ),
     ] = None,
     config: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--config",
             help="Config file (default: $SCREENING_CONFIG or HOME/config.toml).",
@@ -152,7 +152,15 @@ def _global(
         ),
     ] = None,
 ) -> None:
-    ctx.obj = State(home=home, config=config)
+    # An empty value (an unset variable in a script: --home "$DIR") would otherwise quietly
+    # mean the current directory.
+    for option, value in (("--home", home), ("--config", config)):
+        if value is not None and not value.strip():
+            fail(f"{option} is empty", ExitCode.USAGE)
+    ctx.obj = State(
+        home=Path(home) if home is not None else None,
+        config=Path(config) if config is not None else None,
+    )
 
 
 def record_audit(settings: Settings, kind: str, **fields: Any) -> None:

@@ -91,3 +91,18 @@ def test_compare_refuses_a_name_without_letters_like_check(names: tuple[str, str
     done = _run("compare", *names)
     assert done.returncode == ExitCode.USAGE
     assert done.stderr.strip() == "error: name has no letters or digits to compare"
+
+
+@pytest.mark.parametrize("option", ["--home", "--config"])
+def test_an_empty_home_or_config_is_refused_not_the_current_directory(
+    option: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, [option, "", "status"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.strip() == f"error: {option} is empty"
+    assert list(tmp_path.iterdir()) == []  # nothing created where the command ran

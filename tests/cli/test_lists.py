@@ -105,8 +105,10 @@ def test_refresh_failure_exits_3_with_one_line(
 def test_refresh_usage_errors(seeded_home: Path) -> None:
     result = runner.invoke(app, ["refresh", "eu_fsf"])
     assert result.exit_code == ExitCode.USAGE
-    assert result.stderr.startswith("error: unknown source 'eu_fsf' (known: ")
-    assert "ofac_sdn" in result.stderr
+    assert result.stderr.startswith("error: unknown source 'eu_fsf' (sources: ")
+    assert "ofac_sdn" in result.stderr and "feeds, meaning each of their sources: trade_csl" in (
+        result.stderr
+    )
     assert len(result.stderr.strip().splitlines()) == 1
 
 
