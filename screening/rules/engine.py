@@ -24,6 +24,7 @@ from screening.rules.model import (
     ForwarderAsEndUser,
     NewBuyerHighPriority,
     PartyListMatch,
+    PartyNotScreened,
     PayerThirdCountry,
     ResidentialAddress,
     RestrictedDestination,
@@ -413,6 +414,18 @@ def _residential_address(rule: ResidentialAddress, ctx: _Context) -> Iterator[Fi
             )
 
 
+def _party_not_screened(rule: PartyNotScreened, ctx: _Context) -> Iterator[Finding]:
+    for party, result in ctx.screened:
+        if result is None and party.role in rule.roles:
+            yield _finding(
+                rule,
+                ctx,
+                f"{party.label()} has no name, so it was not screened against the lists",
+                party_role=party.role,
+                places=(party.place,) if party.place else (),
+            )
+
+
 _EVALUATORS: dict[str, Callable[..., Iterator[Finding]]] = {
     "party_list_match": _party_list_match,
     "restricted_destination": _restricted_destination,
@@ -422,6 +435,7 @@ _EVALUATORS: dict[str, Callable[..., Iterator[Finding]]] = {
     "payer_third_country": _payer_third_country,
     "new_buyer_high_priority": _new_buyer,
     "residential_address": _residential_address,
+    "party_not_screened": _party_not_screened,
 }
 
 
@@ -493,8 +507,10 @@ def evaluate_shipment(
         warnings["no route given and none could be derived from the parties' countries"] = None
     if not shipment.goods:
         warnings["no goods lines: the goods rules had nothing to check"] = None
+    flagged = {(f.party_role, f.places) for f in findings if f.kind == "party_not_screened"}
     for party, result in screened:
-        if result is None:
+        if result is None and (party.role, (party.place,) if party.place else ()) not in flagged:
+            # no rule made a finding of it (the rule is disabled): still said
             warnings[f"{party.label()} has no name and was not screened against the lists"] = None
 
     return ShipmentResult(

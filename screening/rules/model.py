@@ -293,6 +293,14 @@ class ResidentialAddress(_RuleBase):
     roles: list[PartyRole] = Field(default_factory=lambda: list(ALL_ROLES), min_length=1)
 
 
+class PartyNotScreened(_RuleBase):
+    """A party in ``roles`` that is named in the shipment without a name the lists can be
+    searched for (blank): it cannot be cleared against the lists."""
+
+    kind: Literal["party_not_screened"]
+    roles: list[PartyRole] = Field(default_factory=lambda: list(ALL_ROLES), min_length=1)
+
+
 Rule = Annotated[
     PartyListMatch
     | RestrictedDestination
@@ -301,7 +309,8 @@ Rule = Annotated[
     | ForwarderAsEndUser
     | PayerThirdCountry
     | NewBuyerHighPriority
-    | ResidentialAddress,
+    | ResidentialAddress
+    | PartyNotScreened,
     Field(discriminator="kind"),
 ]
 
@@ -315,6 +324,7 @@ KINDS: dict[str, type[_RuleBase]] = {
     "payer_third_country": PayerThirdCountry,
     "new_buyer_high_priority": NewBuyerHighPriority,
     "residential_address": ResidentialAddress,
+    "party_not_screened": PartyNotScreened,
 }
 
 

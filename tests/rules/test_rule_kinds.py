@@ -122,7 +122,33 @@ def test_each_distinct_party_is_screened_once(ruleset: RuleSet) -> None:
     )
     assert calls == ["Cascade Logic Devices Inc.", "Maison Lefevre SARL"]
     assert [p.screened for p in r.parties] == [True, True, True, False]
-    assert "payer (FR) has no name and was not screened against the lists" in r.warnings
+
+
+# -- party_not_screened ---------------------------------------------------------------------
+
+
+def test_a_party_without_a_name_cannot_be_cleared(ruleset: RuleSet) -> None:
+    import dataclasses
+
+    parties = [
+        US_EXPORTER,
+        {"role": "buyer", "name": "Maison Lefevre SARL", "country": "FR"},
+        {"role": "end_user", "name": "   ", "country": "FR"},
+    ]
+    r = evaluate(ruleset, fake_screener(), parties=parties, route=["US", "FR"])
+    assert r.decision is Decision.REVIEW
+    (f,) = [f for f in r.findings if f.rule_id == "party-not-screened"]
+    assert (f.party_role, f.places, f.decision) == ("end_user", ("FR",), "review")
+    assert f.message == "end user (FR) has no name, so it was not screened against the lists"
+    assert [d.id for d in f.sources] == ["TRI-SEAL-2023-03-02"]
+    assert not any("has no name" in w for w in r.warnings)  # said once, as the finding
+    # With the rule taken out by the compliance officer, it is still said, as a warning.
+    without = dataclasses.replace(
+        ruleset, rules=tuple(x for x in ruleset.rules if x.kind != "party_not_screened")
+    )
+    r = evaluate(without, fake_screener(), parties=parties, route=["US", "FR"])
+    assert r.decision is Decision.CLEAR
+    assert "end user (FR) has no name and was not screened against the lists" in r.warnings
 
 
 # -- restricted_destination ---------------------------------------------------------------------
