@@ -56,8 +56,9 @@ class ListSource(ABC):
         """Parse one download (file name -> raw bytes) into entries.
 
         Malformed rows are skipped and counted in ``ParseResult.skipped``; a payload that is
-        not the expected format at all (an HTML error page, an empty body, a wrong header)
-        raises :class:`~screening.errors.ParseError`. Never raises anything else on bad input.
+        not the expected format at all (an HTML error page, an empty body, a wrong header) or
+        that was cut off (its last row incomplete: every row after the cut is missing) raises
+        :class:`~screening.errors.ParseError`. Never raises anything else on bad input.
         """
 
 
