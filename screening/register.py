@@ -251,6 +251,8 @@ class CounterpartyData:
     country: str | None
     type: str | None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: fields the input did not have ("country", "type"): an existing counterparty keeps its own
+    unset: frozenset[str] = frozenset()
 
     @property
     def fingerprint(self) -> str:
@@ -355,11 +357,13 @@ def validate_row(values: Mapping[str, Any], line: int) -> BatchRow | RejectedRow
         parse_kind(kind)
     except InputError as exc:
         return RejectedRow(id=rid, line=line, message=str(exc))
+    # A field the row does not have at all (no such column in the file) is left unset, so
+    # that adding the row keeps what the register holds for it; a blank one clears it.
+    given = {k: v for k, v in (("country", field_text(values, "country")), ("type", kind))}
     return BatchRow(
         id=rid,
         name=" ".join(name.split()),
-        country=field_text(values, "country"),
-        type=kind,
+        **{k: v for k, v in given.items() if k in values},
         **extra_fields(values),
     )
 
@@ -674,7 +678,8 @@ class Register(SQLiteFile):
         conn.execute("DELETE FROM alerts WHERE counterparty_id = ?", (cp.id,))
         for hit, entry_hash in out.hits:
             key = (hit.source, hit.entry_id)
-            status = _status(decisions.get(key), entry_hash, fp)
+            decided = decisions.get(key)
+            status = _status(decided, entry_hash, fp)
             prev = old.pop(key, None)
             conn.execute(
                 "INSERT INTO alerts (counterparty_id, source, entry_id, entry_hash, snapshot_id, "
@@ -715,7 +720,7 @@ class Register(SQLiteFile):
                         score=hit.score,
                         matched_name=hit.matched_name,
                         hit=hit,
-                        reason="the list entry changed" if event == "reopened" else None,
+                        reason=_reopened_because(decided, fp) if event == "reopened" else None,
                     )
                 )
         for (source, entry_id), prev in old.items():
@@ -855,6 +860,13 @@ class Register(SQLiteFile):
             if audit is not None:
                 audit(made, after, before.status)
         return made, after
+
+
+def _reopened_because(decision: tuple[str, str, str] | None, cp_fp: str) -> str:
+    """Why a false positive no longer holds: the counterparty or the list entry changed."""
+    if decision is not None and decision[2] != cp_fp:
+        return "the counterparty's name, country or type changed since the decision"
+    return "the list entry changed"
 
 
 def _status(decision: tuple[str, str, str] | None, entry_hash: str, cp_fp: str) -> AlertStatus:

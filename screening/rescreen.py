@@ -19,6 +19,7 @@ instead. ``rescreen(full=True)`` screens everyone against the full index.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -396,6 +397,13 @@ def add_and_screen(
         extra_only: list[CounterpartyData] = []
         for _, cp in given.values():
             old = existing.get(cp.id)
+            if old is not None and cp.unset:
+                # no country (type) column: the counterparty keeps the one on record
+                cp = dataclasses.replace(
+                    cp,
+                    country=old.country if "country" in cp.unset else cp.country,
+                    type=old.type if "type" in cp.unset else cp.type,
+                )
             if old is None or (old.name, old.country, old.type) != (cp.name, cp.country, cp.type):
                 to_screen.append(cp)
             elif old.extra != _as_stored(cp.extra):
@@ -515,7 +523,10 @@ def _checked(
         return row
     if isinstance(row, BatchRow):
         values: dict[str, Any] = dict(row.model_extra or {})
-        values.update(id=row.id, name=row.name, country=row.country, type=row.type)
+        values.update(id=row.id, name=row.name)
+        values.update(
+            (k, getattr(row, k)) for k in ("country", "type") if k in row.model_fields_set
+        )
     elif isinstance(row, Mapping):
         values = {str(k).casefold(): v for k, v in row.items()}
     else:
@@ -529,6 +540,7 @@ def _checked(
         country=checked.country,
         type=checked.type,
         extra=dict(checked.model_extra or {}),
+        unset=frozenset(k for k in ("country", "type") if k not in checked.model_fields_set),
     )
 
 

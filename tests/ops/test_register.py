@@ -20,6 +20,7 @@ from screening.errors import InputError
 from screening.register import (
     Register,
     add_counterparties,
+    add_file,
     decide,
     parse_entry_ref,
     read_register_rows,
@@ -157,6 +158,28 @@ def test_remove_in_python_takes_one_id_or_several(
         remove_counterparties(settings, ["C-3"])
 
 
+def test_a_file_without_country_or_type_columns_keeps_what_the_register_holds(
+    indexed_home: Path, copy_home: Callable[[Path], Path], tmp_path: Path
+) -> None:
+    settings = settings_for(copy_home(indexed_home))
+    full = write(tmp_path / "full.csv", "id,name,country,type\nP-1,Sergei Shoigu,RU,person\n")
+    first = add_file(settings, full)
+    assert first.added == 1 and first.open_alerts >= 1
+    names_only = write(tmp_path / "names.csv", "id,name\nP-1,Sergei Shoigu\n")
+    again = add_file(settings, names_only)
+    assert (again.unchanged, again.updated, again.screened, again.events) == (1, 0, 0, ())
+    with Register.open(settings) as reg:
+        (cp,) = reg.counterparties(["P-1"])
+    assert (cp.country, cp.type) == ("RU", "person")
+    # a column that is there but blank does clear the field: screened again
+    blank = write(tmp_path / "blank.csv", "id,name,country,type\nP-1,Sergei Shoigu,,\n")
+    third = add_file(settings, blank)
+    assert (third.updated, third.screened) == (1, 1)
+    with Register.open(settings) as reg:
+        (cp,) = reg.counterparties(["P-1"])
+    assert (cp.country, cp.type) == (None, None)
+
+
 def test_register_cli_add_list_remove(
     indexed_home: Path, copy_home: Callable[[Path], Path], tmp_path: Path
 ) -> None:
@@ -236,8 +259,10 @@ def test_decide_marks_a_false_positive_that_stays_quiet_until_something_changes(
     changed = add_counterparties(
         settings, [{"id": cp.id, "name": cp.name, "country": "Antarctica", "type": cp.type}]
     )
-    reopened = {(e.source, e.entry_id) for e in changed.new_alerts}
-    assert (alert.source, alert.entry_id) in reopened
+    reopened = {(e.source, e.entry_id): e for e in changed.new_alerts}
+    event = reopened[(alert.source, alert.entry_id)]
+    assert event.event == "reopened"
+    assert event.reason == "the counterparty's name, country or type changed since the decision"
     log = AuditLog.open(settings)
     decided = [r for r in log.records() if r.kind == "decide"]
     assert len(decided) == 1 and decided[0].input["analyst"] == "alice"
