@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import json
 import re
 import sys
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, NamedTuple
 
 from screening.errors import InputError
 from screening.screener import MAX_NAME_LENGTH, BatchRow, RejectedRow
@@ -243,9 +245,9 @@ def read_rows(
     text = open_text(path, warn)
     try:
         if fmt == "csv":
-            yield from _csv_rows(path, text, check or row_from_mapping, require_id, problem_id)
+            yield from _csv_rows(path, text, check or _mapping_row, require_id, problem_id)
         else:
-            yield from _jsonl_rows(text, check or row_from_mapping, problem_id)
+            yield from _jsonl_rows(text, check or _mapping_row, problem_id)
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: undecodable text near byte {exc.start}: {exc.reason}") from exc
     finally:
@@ -253,7 +255,8 @@ def read_rows(
 
 
 def name_problem(name: object) -> str | None:
-    """Why ``name`` cannot be screened (empty, not text, too long, binary), or None."""
+    """Why ``name`` cannot be screened (empty, not text, too long, binary, not valid text such
+    as a lone UTF-16 surrogate from a JSON ``\\ud800`` escape), or None."""
     if name is None or (isinstance(name, str) and not name.strip()):
         return "name is empty"
     if not isinstance(name, str):
@@ -262,12 +265,24 @@ def name_problem(name: object) -> str | None:
         return f"name is longer than {MAX_NAME_LENGTH} characters"
     if "\x00" in name:
         return "name contains binary data"
+    bad = _SURROGATE.search(name)
+    if bad is not None:
+        return _not_text("name", bad.group())
     return None
 
 
 def row_from_mapping(line: int, number: int, values: Mapping[str, Any]) -> BatchRow | RowProblem:
     """A row read as a mapping: it needs a usable name; without an ``id`` it is known by its
-    row ``number``; ``country`` and ``type`` are taken as text; other fields are kept."""
+    row ``number``; ``country`` and ``type`` are taken as text; other fields are kept. A row
+    with a field that is not valid text (see :func:`_text_problem`) is rejected."""
+    problem = _text_problem(values)
+    if problem is not None:
+        return RowProblem(id=_problem_row_id(values, number, str), line=line, message=problem)
+    return _mapping_row(line, number, values)
+
+
+def _mapping_row(line: int, number: int, values: Mapping[str, Any]) -> BatchRow | RowProblem:
+    """:func:`row_from_mapping` for a row whose text :func:`_text_problem` has checked."""
     raw_id = values.get("id")
     rid = str(raw_id).strip() if raw_id not in (None, "") else str(number)
     name = values.get("name")
@@ -282,6 +297,86 @@ def row_from_mapping(line: int, number: int, values: Mapping[str, Any]) -> Batch
         type=field_text(values, "type"),
         **extra_fields(values),
     )
+
+
+#: A UTF-16 surrogate: only a lone one can be in a str (JSON's ``"\\ud800"``), and no
+#: encoder will write it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_text(what: str, char: str) -> str:
+    return f"{what} is not valid text (it holds a lone UTF-16 surrogate, \\u{ord(char):04x})"
+
+
+def _text_problem(values: Mapping[str, Any]) -> str | None:
+    """Why a row's fields cannot be written back out, or None: a lone UTF-16 surrogate (JSON's
+    ``"\\ud800"``) in any field name or text value, nested ones too, would fail the output
+    (and the register) when written as UTF-8.
+
+    Such a row is **rejected** (named by the field), whichever field it is: replacing the
+    character would quietly change what the caller gave (an id no longer matching theirs, an
+    echoed field altered), and a rejected row is reported, never lost.
+    """
+    texts: list[str] = []
+    for key, value in values.items():
+        if isinstance(key, str):
+            texts.append(key)
+        if isinstance(value, str):
+            texts.append(value)
+        elif value is not None and not isinstance(value, int | float):
+            break  # a nested value (or an odd one): look closer
+    else:
+        joined = "".join(texts)
+        if joined.isascii() or _SURROGATE.search(joined) is None:
+            return None
+    name = values.get("name")
+    if isinstance(name, str) and (bad := _SURROGATE.search(name)) is not None:
+        return _not_text("name", bad.group())
+    for key, value in values.items():
+        if isinstance(key, str) and (bad := _SURROGATE.search(key)) is not None:
+            return _not_text(f"the field name {_shown(key)!r}", bad.group())
+        char = _surrogate_in(value)
+        if char is not None:
+            what = key if key in _ROW_FIELDS else f"the field {_shown(str(key))!r}"
+            return _not_text(what, char)
+    return None
+
+
+def _surrogate_in(value: object, depth: int = 0) -> str | None:
+    """The first lone surrogate in a value (text, or a JSON list or object of them)."""
+    if isinstance(value, str):
+        bad = _SURROGATE.search(value)
+        return None if bad is None else bad.group()
+    if depth > 100:
+        return None
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            found = _surrogate_in(k, depth + 1) or _surrogate_in(v, depth + 1)
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for v in value:
+            found = _surrogate_in(v, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _shown(text: str) -> str:
+    """``text`` with lone surrogates written as ``\\udXXX`` (safe to print and to encode)."""
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _problem_row_id(
+    values: Mapping[str, Any], number: int, problem_id: Callable[[int], str]
+) -> str:
+    """The id to report a rejected row by: its own (any lone surrogate in it replaced by
+    U+FFFD, so that the report can be written), else what ``problem_id`` gives."""
+    raw = values.get("id")
+    if raw in (None, ""):
+        return problem_id(number)
+    rid = _SURROGATE.sub("\ufffd", str(raw)).strip()
+    return rid or problem_id(number)
 
 
 def field_text(values: Mapping[str, Any], key: str) -> str | None:
@@ -308,24 +403,43 @@ def _csv_rows(
     require_id: bool,
     problem_id: Callable[[int], str],
 ) -> Iterator[BatchRow | RowProblem]:
+    """The rows of a CSV file, each with the physical line it starts on.
+
+    A quoted field may hold line breaks (a multi-line address from an ERP or Excel export):
+    its record then spans several physical lines and is one row, known by its first line. But
+    a quote that is never closed (``1,"Acme Ltd,TR``) would make the CSV reader swallow every
+    line after it into one field. So a record whose quoted field runs over a line break is
+    read as an **unclosed quote** when any of these holds:
+
+    1. the field is still open at the end of the file, or after :data:`_SPAN_LINES` lines, or
+       once it is longer than the field limit (no real cell is that long);
+    2. the quote that would close it is followed by more text rather than a delimiter or the
+       line's end (a CSV writer never writes that; it is the opening quote of a later row's
+       quoted field);
+    3. the record has more fields than the header;
+    4. the line break is in the ``id`` or ``name`` column (an id or a name is one line).
+
+    The record's first physical line is then rejected (``unclosed quote``, with the reason),
+    and the lines after it are read again as rows of their own, so a single stray quote costs
+    one row, never the rest of the file. A well-formed file never meets rules 1 to 3; rule 4
+    costs a legitimate name with a line break in it its row (rejected, and its second line read
+    as a row), which is the price of never losing rows silently.
+    """
     sample = text.read(_SNIFF_BYTES)
     text.seek(0)
     if not sample.strip():
         raise InputError(f"{path}: empty file")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    if delimiter == "," and sample.split("\n", 1)[0].count(";") > sample.split("\n", 1)[0].count(
-        ","
-    ):
+    first_line = sample.split("\n", 1)[0]
+    if delimiter == "," and first_line.count(";") > first_line.count(","):
         delimiter = ";"
-    skipped: list[int] = []
-    reader = csv.reader(_bounded_lines(text, skipped), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except csv.Error as exc:
-        raise InputError(f"{path}: line 1: {exc}") from exc
-    if skipped:
-        raise InputError(f"{path}: line 1 (the header): {_TOO_LONG}")
-    columns = [h.strip().lstrip("\ufeff").casefold() for h in header]
+    lines = _Lines(_numbered_lines(text))
+    header = _read_record(lines, delimiter, None)
+    if header is None:
+        raise InputError(f"{path}: empty file")
+    if isinstance(header, _Unreadable):
+        raise InputError(f"{path}: line 1 (the header): {header.message}")
+    columns = [h.strip().lstrip("\ufeff").casefold() for h in header.values]
     missing = [c for c in (("id", "name") if require_id else ("name",)) if c not in columns]
     if missing:
         why = "a register needs a stable id and a name per counterparty; " if require_id else ""
@@ -334,75 +448,253 @@ def _csv_rows(
             f"{path}: the header has no {' and no '.join(repr(c) for c in missing)} column "
             f"({why}found: {found})"
         )
+    twice = [c for c in _ROW_FIELDS if columns.count(c) > 1]
+    if twice:
+        raise InputError(
+            f"{path}: the header has the {twice[0]!r} column more than once, so which one to "
+            f"read is unclear (found: {_printable(', '.join(columns))})"
+        )
+    id_column = columns.index("id") if "id" in columns else None
     number = 0
     while True:
-        failure: csv.Error | None = None
-        values: list[str] | None = None
-        try:
-            values = next(reader)
-        except StopIteration:
-            pass
-        except csv.Error as exc:
-            failure = exc
-        for line in skipped:  # over-long lines the reader was given as blank ones
-            number += 1
-            yield RowProblem(id=problem_id(number), line=line, message=_TOO_LONG)
-        skipped.clear()
-        if failure is not None:
-            number += 1
-            yield RowProblem(
-                id=problem_id(number), line=reader.line_num, message=f"malformed CSV: {failure}"
-            )
-            continue
-        if values is None:
+        record = _read_record(lines, delimiter, columns)
+        if record is None:
             return
+        if isinstance(record, _Unreadable):
+            number += 1
+            rid = problem_id(number)
+            if record.values and id_column is not None and id_column < len(record.values) - 1:
+                rid = record.values[id_column].strip() or rid  # read before the quote opened
+            yield RowProblem(id=rid, line=record.line, message=record.message)
+            continue
+        values = record.values
         if not values or not any(v.strip() for v in values):
             continue  # blank line
         number += 1
         if len(values) > len(columns):
-            extra_values = values[len(columns) :]
-            if any(v.strip() for v in extra_values):
+            if any(v.strip() for v in values[len(columns) :]):
                 yield RowProblem(
                     id=problem_id(number),
-                    line=reader.line_num,
+                    line=record.line,
                     message=f"{len(values)} fields where the header has {len(columns)}",
                 )
                 continue
             values = values[: len(columns)]
-        yield check(reader.line_num, number, dict(zip(columns, values, strict=False)))
+        row = dict(zip(columns, values, strict=False))
+        bad = None if "".join(values).isascii() else _text_problem(row)
+        if bad is not None:
+            yield RowProblem(
+                id=_problem_row_id(row, number, problem_id), line=record.line, message=bad
+            )
+            continue
+        yield check(record.line, number, row)
+
+
+#: The most physical lines one quoted CSV field may span (a multi-line address takes a few).
+_SPAN_LINES = 1000
+
+
+class _Record(NamedTuple):
+    """A CSV record read whole: the physical line it starts on and its fields."""
+
+    line: int
+    values: list[str]
+
+
+class _Unreadable(NamedTuple):
+    """A CSV record that cannot be read: its first line, why, and (for an unclosed quote) the
+    fields of its first line read on their own, the last one being the one left open."""
+
+    line: int
+    message: str
+    values: tuple[str, ...] = ()
+
+
+class _Lines:
+    """Numbered physical lines (``None`` for one over :data:`LINE_LIMIT`) that can be given
+    back to be read again."""
+
+    def __init__(self, source: Iterator[tuple[int, str | None]]) -> None:
+        self._source = source
+        self._back: deque[tuple[int, str | None]] = deque()
+
+    def next(self) -> tuple[int, str | None] | None:
+        if self._back:
+            return self._back.popleft()
+        return next(self._source, None)
+
+    def give_back(self, lines: list[tuple[int, str | None]]) -> None:
+        self._back.extendleft(reversed(lines))
+
+
+def _read_record(
+    lines: _Lines, delimiter: str, columns: list[str] | None
+) -> _Record | _Unreadable | None:
+    """The next CSV record (None at the end of the file). ``columns`` is None for the header.
+    See :func:`_csv_rows` for how a quote left open is told from a multi-line field."""
+    first = lines.next()
+    if first is None:
+        return None
+    start, text = first
+    if text is None:
+        return _Unreadable(start, _TOO_LONG)
+    if (
+        '"' not in text
+        or _plain_line(delimiter).match(text)
+        or not _scan_quotes(text, delimiter, False)[0]
+    ):
+        return _parse_record(start, [text], delimiter)
+    held: list[tuple[int, str | None]] = []
+    size = len(text)
+    why: str | None = None
+    while why is None:
+        nxt = lines.next()
+        if nxt is None:
+            why = "it is still open at the end of the file"
+            break
+        held.append(nxt)
+        line = nxt[1]
+        if line is None or size + len(line) > _FIELD_LIMIT or len(held) > _SPAN_LINES:
+            why = f"it is still open {len(held):,} lines on"
+            break
+        size += len(line)
+        still_open, text_after = _scan_quotes(line, delimiter, True)
+        if text_after:
+            why = f"the quote on line {nxt[0]} that would close it is followed by more text"
+        elif not still_open:
+            break
+    if why is None:
+        record = _parse_record(start, [text] + [t for _, t in held if t is not None], delimiter)
+        if isinstance(record, _Unreadable) or columns is None:
+            return record
+        if len(record.values) > len(columns) and any(
+            v.strip() for v in record.values[len(columns) :]
+        ):
+            why = f"the row would have {len(record.values)} fields, the header {len(columns)}"
+        else:
+            for i, (column, value) in enumerate(zip(columns, record.values, strict=False)):
+                if column in ("id", "name") and ("\n" in value or "\r" in value):
+                    why = f"it would put a line break in the {column} (column {i + 1})"
+                    break
+        if why is None:
+            return record
+    lines.give_back(held)
+    opened = _parse_record(start, [text], delimiter)
+    return _Unreadable(
+        start,
+        f"unclosed quote: a quoted field opened on this line is not closed ({why}); "
+        "the lines after it are read as rows",
+        tuple(opened.values) if isinstance(opened, _Record) else (),
+    )
+
+
+def _parse_record(start: int, texts: list[str], delimiter: str) -> _Record | _Unreadable:
+    """The fields of one record given as its physical lines."""
+    try:
+        return _Record(start, next(csv.reader(texts, delimiter=delimiter), []))
+    except csv.Error as exc:
+        return _Unreadable(start, f"malformed CSV: {exc}")
+
+
+@functools.cache
+def _plain_line(delimiter: str) -> re.Pattern[str]:
+    """A line that is a whole record by the book: every quoted field closes and is followed by
+    a delimiter or the line's end (the quick way past :func:`_scan_quotes`)."""
+    d = re.escape(delimiter)
+    field = f'(?:"(?:[^"]++|"")*+"|[^"{d}\\r\\n]*+)'
+    return re.compile(f"{field}(?:{d}{field})*+(?:\\r\\n|\\n|\\r)?\\Z")
+
+
+def _scan_quotes(line: str, delimiter: str, in_quotes: bool) -> tuple[bool, bool]:
+    """Follow the quotes of one physical line as the ``csv`` module reads them (a quote opens a
+    field only at its start, ``""`` inside one is a quote, another quote closes it).
+
+    ``in_quotes``: the line starts inside a quoted field opened on an earlier line. Returns
+    (a quoted field is open at the line's end, the quote closing the earlier line's field is
+    followed by text rather than a delimiter or the line's end).
+    """
+    pos = 0
+    continuing = in_quotes
+    while True:
+        i = line.find('"', pos)
+        if i < 0:
+            return in_quotes, False
+        if in_quotes:
+            if line.startswith('"', i + 1):
+                pos = i + 2  # a doubled quote: a quote in the field
+                continue
+            in_quotes = False
+            pos = i + 1
+            if continuing:
+                continuing = False
+                if line[pos : pos + 1] not in (delimiter, "\r", "\n", ""):
+                    return False, True
+        else:
+            if i == 0 or line[i - 1] == delimiter:
+                in_quotes = True
+            pos = i + 1
 
 
 def _jsonl_rows(
     text: IO[str], check: RowCheck, problem_id: Callable[[int], str]
 ) -> Iterator[BatchRow | RowProblem]:
     number = 0
-    skipped: list[int] = []
-    for line_no, line in enumerate(_bounded_lines(text, skipped), start=1):
-        if skipped:
+    for line_no, line in _numbered_lines(text):
+        if line is None:
             number += 1
             yield RowProblem(id=problem_id(number), line=line_no, message=_TOO_LONG)
-            skipped.clear()
             continue
         if not line.strip():
             continue
         number += 1
         try:
-            value = json.loads(line)
+            value = json.loads(line, object_pairs_hook=_json_object)
         except json.JSONDecodeError as exc:
             yield RowProblem(id=problem_id(number), line=line_no, message=f"not JSON: {exc.msg}")
             continue
         if not isinstance(value, dict):
             yield RowProblem(id=problem_id(number), line=line_no, message="not a JSON object")
             continue
-        yield check(line_no, number, {str(k).casefold(): v for k, v in value.items()})
+        row = {str(k).casefold(): v for k, v in value.items()}
+        if isinstance(value, _Repeated):
+            yield RowProblem(
+                id=_problem_row_id(row, number, problem_id),
+                line=line_no,
+                message=f"the key {value.repeated!r} is given more than once",
+            )
+            continue
+        bad = _text_problem(row)
+        if bad is not None:
+            yield RowProblem(id=_problem_row_id(row, number, problem_id), line=line_no, message=bad)
+            continue
+        yield check(line_no, number, row)
+
+
+class _Repeated(dict[str, Any]):
+    """A JSON object naming ``id``, ``name``, ``country`` or ``type`` more than once (in any
+    case): which one to read is unclear, so its row is rejected."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], repeated: str) -> None:
+        super().__init__(pairs)
+        self.repeated = repeated
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        folded = key.casefold()
+        if folded in _ROW_FIELDS and folded in seen:
+            return _Repeated(pairs, folded)
+        seen.add(folded)
+    return dict(pairs)
 
 
 _TOO_LONG = f"line longer than {LINE_LIMIT:,} characters; skipped"
 
 
-def _bounded_lines(text: IO[str], skipped: list[int]) -> Iterator[str]:
-    """The physical lines of ``text``. A line longer than :data:`LINE_LIMIT` is read through in
-    pieces (never held whole) and given as an empty line; its number goes to ``skipped``."""
+def _numbered_lines(text: IO[str]) -> Iterator[tuple[int, str | None]]:
+    """The physical lines of ``text``, numbered from 1. A line longer than :data:`LINE_LIMIT`
+    is read through in pieces (never held whole) and given as None."""
     number = 0
     while True:
         line = text.readline(LINE_LIMIT)
@@ -414,10 +706,9 @@ def _bounded_lines(text: IO[str], skipped: list[int]) -> Iterator[str]:
                 rest = text.readline(LINE_LIMIT)
                 if not rest or rest.endswith(("\n", "\r")):
                     break
-            skipped.append(number)
-            yield "\n"
+            yield number, None
             continue
-        yield line
+        yield number, line
 
 
 def _printable(text: str, limit: int = 200) -> str:

@@ -430,3 +430,355 @@ def test_register_files_are_read_by_the_same_reader(tmp_path: Path) -> None:
     path.write_bytes(random.Random(5).randbytes(3000))
     with pytest.raises(InputError, match="binary data"):
         list(read_register_rows(path))
+
+
+# -- unclosed quotes ---------------------------------------------------------------------------
+
+
+def row_view(items: list[BatchRow | RowProblem]) -> list[tuple[str, int | str, str]]:
+    """Each row as (id, its name or its line, "" or its problem)."""
+    return [
+        (r.id, r.line, r.message) if isinstance(r, RowProblem) else (r.id, r.name, "")
+        for r in items
+    ]
+
+
+def test_an_unclosed_quote_costs_its_row_not_the_rest_of_the_file(tmp_path: Path) -> None:
+    """QA's file: the quote opened in row 1 is never closed; it used to swallow every later
+    row into row 1's name (1 row read, 0 matches, exit 0)."""
+    path = tmp_path / "u.csv"
+    later = [f"{i},Trading Company Number {i},DE" for i in range(4, 204)]
+    path.write_text(
+        'id,name,country\n1,"Acme Ltd,TR\n2,Kral Aviation,TR\n3,Rosoboronexport,RU\n'
+        + "\n".join(later)
+        + "\n",
+        encoding="utf-8",
+    )
+    got = rows_of(path)
+    assert [r.id for r in got] == [str(i) for i in range(1, 204)]
+    (bad,) = [r for r in got if isinstance(r, RowProblem)]
+    assert bad.line == 2
+    assert bad.message == (
+        "unclosed quote: a quoted field opened on this line is not closed (it is still open at "
+        "the end of the file); the lines after it are read as rows"
+    )
+    assert names(got) == ["Kral Aviation", "Rosoboronexport"] + [
+        f"Trading Company Number {i}" for i in range(4, 204)
+    ]
+    assert [r.country for r in got if isinstance(r, BatchRow)] == ["TR", "RU"] + ["DE"] * 200
+
+
+def test_an_unclosed_quote_closed_by_a_later_quoted_field(tmp_path: Path) -> None:
+    """The next quote in the file opens a later row's quoted field: what would close the open
+    field is followed by text, which a CSV writer never writes."""
+    path = tmp_path / "u.csv"
+    path.write_text(
+        'id,name,country\n1,"Acme Ltd,TR\n2,Kral Aviation,TR\n3,"Foo, Inc",RU\n4,Sberbank,RU\n',
+        encoding="utf-8",
+    )
+    got = rows_of(path)
+    assert row_view(got)[0][:2] == ("1", 2)
+    assert "the quote on line 4 that would close it is followed by more text" in row_view(got)[0][2]
+    assert row_view(got)[1:] == [
+        ("2", "Kral Aviation", ""),
+        ("3", "Foo, Inc", ""),
+        ("4", "Sberbank", ""),
+    ]
+
+
+def test_an_unclosed_quote_closed_by_a_stray_quote(tmp_path: Path) -> None:
+    """A second typo closes the field cleanly; the rows it swallowed give it away: a line
+    break in the name (rule 4), or more fields than the header (rule 3)."""
+    path = tmp_path / "u.csv"
+    path.write_text(
+        'id,name,country\n1,"Acme Ltd,TR\n2,Kral Aviation,TR\n3,Foo",RU\n', encoding="utf-8"
+    )
+    got = row_view(rows_of(path))
+    assert got[0][:2] == ("1", 2)
+    assert "it would put a line break in the name (column 2)" in got[0][2]
+    assert got[1:] == [("2", "Kral Aviation", ""), ("3", 'Foo"', "")]
+
+    path.write_text(
+        "id,name,note,country\n"
+        '1,Acme Ltd,"unfinished,TR\n'
+        "2,Kral Aviation,fine,TR\n"
+        '3,Sberbank",note,RU\n',
+        encoding="utf-8",
+    )
+    got = row_view(rows_of(path))
+    assert got[0][:2] == ("1", 2)
+    assert "the row would have 5 fields, the header 4" in got[0][2]
+    assert got[1:] == [("2", "Kral Aviation", ""), ("3", 'Sberbank"', "")]
+
+
+def test_multi_line_cells_of_a_real_export_still_read_as_one_row(tmp_path: Path) -> None:
+    """ERP and Excel exports quote multi-line addresses (CRLF inside, doubled quotes, commas):
+    each is one row, known by the physical line it starts on."""
+    path = tmp_path / "erp.csv"
+    path.write_bytes(
+        b"id,name,address,country,note\r\n"
+        b'1,Acme Ltd,"Acme Tower\r\nBldg 5, Floor 3, Room 12\r\nMaslak, Sariyer, Istanbul",TR,\r\n'
+        b'2,Kral Aviation,"Hangar ""B""\r\n\r\nAnkara",TR,"two\nlines"\r\n'
+        b'3,Rosoboronexport,"Moscow",RU,"""quoted"""\r\n'
+        b"4,Sberbank,,RU,\r\n"
+    )
+    got = rows_of(path)
+    assert not problems(got)
+    assert [(r.id, r.name) for r in got if isinstance(r, BatchRow)] == [
+        ("1", "Acme Ltd"),
+        ("2", "Kral Aviation"),
+        ("3", "Rosoboronexport"),
+        ("4", "Sberbank"),
+    ]
+    extras = [r.model_extra for r in got if isinstance(r, BatchRow)]
+    assert extras[0] == {
+        "address": "Acme Tower\r\nBldg 5, Floor 3, Room 12\r\nMaslak, Sariyer, Istanbul",
+        "note": "",
+    }
+    assert extras[1] == {"address": 'Hangar "B"\r\n\r\nAnkara', "note": "two\nlines"}
+    assert extras[2] == {"address": "Moscow", "note": '"quoted"'}
+    # The lines the rows start on: a rejected row after them names the right line.
+    path.write_bytes(path.read_bytes() + b"5,,RU,,\r\n")
+    assert problems(rows_of(path)) == [(11, "name is empty")]
+
+
+def test_any_file_a_csv_writer_writes_reads_back_the_same(tmp_path: Path) -> None:
+    """Random cells full of quotes, delimiters and line breaks (all but the id and the name,
+    which are one line), written by the csv module as a spreadsheet would: every row reads
+    back as written, on the line it starts on."""
+    import csv
+
+    rng = random.Random(11)
+    pieces = ['"', ",", ";", "\n", "\r\n", " ", "Acme", "Ltd", "ü", "'", '""', "x,y"]
+
+    def cell(multi_line: bool) -> str:
+        chosen = [rng.choice(pieces) for _ in range(rng.randrange(0, 8))]
+        text = "".join(p for p in chosen if multi_line or "\n" not in p)
+        return text
+
+    for delimiter, suffix in ((",", ".csv"), ("\t", ".tsv")):
+        rows = [
+            [f"r{i}", "N" + cell(False), cell(True), cell(True), cell(True)] for i in range(300)
+        ]
+        path = tmp_path / f"written{suffix}"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, delimiter=delimiter)
+            writer.writerow(["id", "name", "address", "country", "note"])
+            writer.writerows(rows)
+        got = rows_of(path)
+        assert not problems(got)
+        assert [
+            [r.id, r.name, r.model_extra["address"], r.country or "", r.model_extra["note"]]  # type: ignore[index, union-attr]
+            for r in got
+        ] == [[r[0], r[1], r[2], r[3].strip(), r[4]] for r in rows]
+        starts, line = [], 2
+        for r in rows:
+            starts.append(line)
+            line += sum(c.count("\n") for c in r) + 1
+        path.write_text(path.read_text(encoding="utf-8") + "bad,,\n", encoding="utf-8")
+        assert problems(rows_of(path)) == [(line, "name is empty")]
+
+
+def test_a_name_with_a_line_break_is_taken_for_an_unclosed_quote(tmp_path: Path) -> None:
+    """The documented cost of rule 4: a name is one line, so a quoted name running over a line
+    break is read as an unclosed quote; its row is rejected (never screened as a cut name),
+    and the line after it is read as a row of its own."""
+    path = tmp_path / "in.csv"
+    path.write_text('id,name,country\n1,"Acme Ltd\nBranch",TR\n2,Sberbank,RU\n', encoding="utf-8")
+    got = row_view(rows_of(path))
+    assert got[0][:2] == ("1", 2) and "line break in the name" in got[0][2]
+    assert got[1:] == [('Branch"', "TR", ""), ("2", "Sberbank", "")]
+
+
+def test_a_quote_open_for_too_many_lines_is_unclosed(tmp_path: Path) -> None:
+    """A field is never held over more than 1,000 lines: memory stays bounded."""
+    path = tmp_path / "in.csv"
+    path.write_text(
+        'id,name,note\n1,Acme,"open\n' + "".join(f"{i},Name {i},fine\n" for i in range(2, 3002)),
+        encoding="utf-8",
+    )
+    got = rows_of(path)
+    assert [r.id for r in got] == [str(i) for i in range(1, 3002)]
+    assert problems(got) == [
+        (
+            2,
+            "unclosed quote: a quoted field opened on this line is not closed (it is still open "
+            "1,001 lines on); the lines after it are read as rows",
+        )
+    ]
+
+
+def test_an_unclosed_quote_before_an_over_long_line(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        f'id,name\n1,"Acme\n2,{"C" * (LINE_LIMIT + 10)}\n3,Sberbank\n', encoding="utf-8"
+    )
+    got = rows_of(path)
+    assert [r.id for r in got] == ["1", "2", "3"]
+    assert [line for line, _ in problems(got)] == [2, 3]
+    assert problems(got)[1][1] == f"line longer than {LINE_LIMIT:,} characters; skipped"
+    assert names(got) == ["Sberbank"]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".csv", 'id;name;country\n1;"Acme Ltd;TR\n2;Kral Aviation;TR\n'),
+        (".tsv", 'id\tname\tcountry\n1\t"Acme Ltd\tTR\n2\tKral Aviation\tTR\n'),
+    ],
+    ids=["semicolon", "tab"],
+)
+def test_unclosed_quotes_with_other_delimiters(tmp_path: Path, suffix: str, text: str) -> None:
+    path = tmp_path / f"in{suffix}"
+    path.write_text(text, encoding="utf-8")
+    got = row_view(rows_of(path))
+    assert got[0][:2] == ("1", 2) and got[0][2].startswith("unclosed quote")
+    assert got[1:] == [("2", "Kral Aviation", "")]
+
+
+def test_a_multi_line_header_cell_and_an_unclosed_quote_in_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('id,name,"Customer\nNo"\n1,,C-1\n', encoding="utf-8")
+    assert problems(rows_of(path)) == [(3, "name is empty")]
+    path.write_text('id,"name,country\n1,Acme,TR\n2,Sberbank,RU\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        rows_of(path)
+    assert str(err.value).startswith(f"{path}: line 1 (the header): unclosed quote")
+    assert "\n" not in str(err.value)
+
+
+def test_batch_cli_unclosed_quote_screens_every_other_row(tmp_path: Path, cli: Cli) -> None:
+    path = tmp_path / "u.csv"
+    path.write_text(
+        'id,name,country\n1,"Acme Ltd,TR\n2,Kral Aviation,TR\n3,Rosoboronexport,RU\n',
+        encoding="utf-8",
+    )
+    code, out, err = cli("batch", path, "--workers", "1")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in records] == ["1", "2", "3"]
+    assert records[0]["error"].startswith("line 2: unclosed quote: ")
+    assert records[1]["hits"][0]["source"] == "bis_entity_list"
+    assert records[2]["hits"][0]["entry_id"] == "18782"
+    assert "3 rows: 2 with potential matches, 1 rejected" in err
+    assert code == 1
+
+
+# -- text that cannot be written ---------------------------------------------------------------
+
+SURROGATE_ROWS = (
+    '{"id": "1", "name": "Rosneft"}\n'
+    '{"id": "2", "name": "Bad \\ud800 name"}\n'
+    '{"id": "3\\udc00", "name": "Sberbank"}\n'
+    '{"id": "4", "name": "Sberbank", "country": "R\\udfffU"}\n'
+    '{"id": "5", "name": "Sberbank", "type": "\\ud83d"}\n'
+    '{"id": "6", "name": "Sberbank", "Note": "a \\ud800"}\n'
+    '{"id": "7", "name": "Sberbank", "refs": [{"x": ["\\ud800"]}]}\n'
+    '{"id": "8", "name": "Sberbank", "k\\ud800": 1}\n'
+    '{"id": "9", "name": "Kral Aviation \\ud83d\\ude00"}\n'
+)
+
+
+def test_lone_surrogates_reject_their_row(tmp_path: Path) -> None:
+    """JSON can spell a lone UTF-16 surrogate (\\ud800), which no output can write: the row is
+    rejected, whichever field holds it; a proper pair (an emoji) is fine."""
+    path = tmp_path / "in.jsonl"
+    path.write_text(SURROGATE_ROWS, encoding="utf-8")
+    got = rows_of(path)
+    assert [r.id for r in got] == ["1", "2", "3\ufffd", "4", "5", "6", "7", "8", "9"]
+    assert names(got) == ["Rosneft", "Kral Aviation \U0001f600"]
+    assert problems(got) == [
+        (2, "name is not valid text (it holds a lone UTF-16 surrogate, \\ud800)"),
+        (3, "id is not valid text (it holds a lone UTF-16 surrogate, \\udc00)"),
+        (4, "country is not valid text (it holds a lone UTF-16 surrogate, \\udfff)"),
+        (5, "type is not valid text (it holds a lone UTF-16 surrogate, \\ud83d)"),
+        (6, "the field 'note' is not valid text (it holds a lone UTF-16 surrogate, \\ud800)"),
+        (7, "the field 'refs' is not valid text (it holds a lone UTF-16 surrogate, \\ud800)"),
+        (
+            8,
+            "the field name 'k\\\\ud800' is not valid text (it holds a lone UTF-16 surrogate, "
+            "\\ud800)",
+        ),
+    ]
+    for r in got:  # everything read can be written
+        r.model_dump_json().encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_batch_cli_lone_surrogates_do_not_stop_the_run(tmp_path: Path, cli: Cli, fmt: str) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(SURROGATE_ROWS, encoding="utf-8")
+    code, out, err = cli("batch", path, "--workers", "1", "--format", fmt)
+    assert "internal error" not in err and "Traceback" not in out + err
+    assert "9 rows: " in err and "7 rejected" in err
+    if fmt == "jsonl":
+        records = [json.loads(line) for line in out.splitlines()]
+        assert [r["id"] for r in records] == ["1", "2", "3\ufffd", "4", "5", "6", "7", "8", "9"]
+        assert records[1]["error"] == (
+            "line 2: name is not valid text (it holds a lone UTF-16 surrogate, \\ud800)"
+        )
+        assert [bool(r.get("error")) for r in records] == [False] + [True] * 7 + [False]
+    else:
+        import csv
+        import io
+
+        lines = list(csv.DictReader(io.StringIO(out)))  # a line per hit, one for no hits
+        ids = [r["id"] for r in lines]
+        assert sorted(set(ids), key=ids.index) == ["1", "2", "3\ufffd"] + list("456789")
+        assert [r["id"] for r in lines if r["error"]] == ["2", "3\ufffd"] + list("45678")
+    assert code in (0, 1, 2)
+
+
+def test_screen_many_rejects_a_mapping_with_a_lone_surrogate(screener: Screener) -> None:
+    results = list(
+        screener.screen_many(
+            [{"id": "a", "name": "Sberbank", "note": "\ud800"}, {"id": "b", "name": "Sberbank"}]
+        )
+    )
+    assert [r.id for r in results] == ["a", "b"]
+    assert results[0].error == (
+        "line 1: the field 'note' is not valid text (it holds a lone UTF-16 surrogate, \\ud800)"
+    )
+    assert results[1].error is None and results[1].hits
+
+
+# -- repeated columns --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header", ["id,name,name", "id,Name,country, NAME ", "ID,name,id", "id,name,type,Type"]
+)
+def test_a_header_naming_a_row_field_twice_is_refused(tmp_path: Path, header: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(f"{header}\n1,Acme,Sberbank,x\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        rows_of(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: the header has the ")
+    assert "column more than once" in message and "\n" not in message
+
+
+def test_batch_cli_repeated_name_column_is_exit_2(tmp_path: Path, cli: Cli) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("id,name,name\n1,Acme Ltd,Sberbank\n", encoding="utf-8")
+    code, out, err = cli("batch", path)
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines() == [
+        f"error: {path}: the header has the 'name' column more than once, so which one to read "
+        "is unclear (found: id, name, name)"
+    ]
+
+
+def test_a_json_object_naming_a_row_field_twice_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        '{"id": "1", "name": "Acme", "name": "Sberbank"}\n'
+        '{"id": "2", "name": "Acme", "NAME": "Sberbank"}\n'
+        '{"id": "3", "name": "Rosneft", "x": 1, "x": 2}\n',
+        encoding="utf-8",
+    )
+    got = rows_of(path)
+    assert [r.id for r in got] == ["1", "2", "3"]
+    assert problems(got) == [
+        (1, "the key 'name' is given more than once"),
+        (2, "the key 'name' is given more than once"),
+    ]
