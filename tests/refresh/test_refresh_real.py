@@ -133,7 +133,7 @@ def half(body: bytes) -> bytes:
         ("timeout", "SDN.CSV: no response within 5 s (after 2 attempts)"),
         ("html", "SDN.CSV: got an HTML page (an error or block page?), not the list file"),
         ("empty", "SDN.CSV: empty file"),
-        ("half", "fewer than the 13,821 of snapshot"),
+        ("half", "SDN.CSV: cut off: its last row ends mid-field"),
     ],
 )
 def test_a_damaged_download_keeps_the_last_good_snapshot(
