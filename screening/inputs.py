@@ -229,14 +229,18 @@ def read_rows(
 ) -> Iterator[BatchRow | RowProblem]:
     """Stream the rows of a counterparty file (CSV with a header, or JSONL).
 
-    A row that cannot be read (malformed CSV, more fields than the header, not a JSON object,
-    a line over :data:`LINE_LIMIT`) is a :class:`RowProblem` in its place; every other row is
-    checked by ``check``, by default: it needs a usable name, and a row without an ``id`` is
-    known by its row number.
+    A row that cannot be read (malformed CSV, an unclosed quote, more fields than the header,
+    not a JSON object, a JSON object giving a field twice, a field that is not valid text, a
+    line over :data:`LINE_LIMIT`) is a :class:`RowProblem` in its place, known by the physical
+    line it starts on (an unclosed quote costs only its own line: see :func:`_csv_rows`). A
+    CSV header naming ``id``, ``name``, ``country`` or ``type`` twice is refused. Every other
+    row is checked by ``check``, by default: it needs a usable name, and a row without an
+    ``id`` is known by its row number.
 
     ``require_id`` (a register file, whose rows each name their own id; give a ``check`` that
     rejects a row without one): a CSV header without an ``id`` column is refused, and a row
-    that cannot be read has an empty id, its row number not being an id.
+    that cannot be read has an empty id, its row number not being an id (an unclosed quote's
+    line gives the id written before the quote, when there is one).
     """
     fmt = fmt or detect_format(path)
     if fmt not in ("csv", "jsonl"):
