@@ -93,6 +93,8 @@ def parse_kind(value: str | EntityType | None) -> EntityType | None:
     """``"person"``, ``"Individual"``, ``"company"``... -> EntityType; blank -> None."""
     if value is None or isinstance(value, EntityType):
         return value
+    if not isinstance(value, str):
+        raise InputError(f"type must be text, not {type(value).__name__}")
     text = " ".join(value.strip().casefold().replace("_", " ").split())
     if not text:
         return None
@@ -178,6 +180,12 @@ def _resolve(
     is still screened (without them the screening is only broader)."""
     warnings = []
     iso: str | None = None
+    if kind is not None and not isinstance(kind, str | EntityType):
+        raise InputError(f"type must be text, not {type(kind).__name__}")
+    if country is not None and not isinstance(country, str):
+        raise InputError(
+            f"country must be text (an ISO code or a name), not {type(country).__name__}"
+        )
     if country is not None and country.strip():
         iso = to_iso2(country)
         if iso is None:

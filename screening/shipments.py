@@ -613,12 +613,13 @@ def _detect_format(path: Path, first: str) -> str:
     return "json" if first and first in "{[" else "csv"
 
 
-def load_shipments(path: Path) -> Iterator[Shipment | InputError]:
+def load_shipments(path: Path | str) -> Iterator[Shipment | InputError]:
     """Every shipment in a JSON, JSONL or CSV file, in file order.
 
     A record that cannot be used is yielded as a :class:`RecordError` (an ``InputError``) and
     reading goes on; a file that cannot be read or parsed at all raises ``InputError``.
     """
+    path = Path(path)
     lines = _lines(path)
     leading: list[str] = []
     for line in lines:  # blank lines before the content, kept for line numbers

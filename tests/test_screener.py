@@ -142,3 +142,23 @@ def test_a_result_says_when_and_with_which_engine_it_was_screened(screener: Scre
     assert result.engine is not None and result.engine.startswith(f"screening {__version__}; ")
     assert result.threshold == screener.threshold
     assert {s.source for s in result.snapshots} == {s.source for s in screener.index.snapshots}
+
+
+def test_arguments_of_the_wrong_type_are_input_errors(screener: Screener) -> None:
+    with pytest.raises(InputError, match="country must be text"):
+        screener.screen("Rosneft", country=123)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="type must be text"):
+        screener.screen("Rosneft", kind=5)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="type must be text"):
+        compare("Rosneft", "Rosneft", kind=5)  # type: ignore[arg-type]
+
+
+def test_files_may_be_named_by_strings() -> None:
+    from support import REPO
+
+    from screening import load_ruleset, load_shipments
+
+    rules = load_ruleset(str(REPO / "lists" / "rules" / "default.toml"))
+    assert rules.name == "default"
+    shipments = list(load_shipments(str(REPO / "seeds" / "samples" / "shipments.json")))
+    assert shipments and not any(isinstance(s, InputError) for s in shipments)

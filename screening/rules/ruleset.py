@@ -139,12 +139,12 @@ def _describe(exc: ValidationError, known_fields: Iterable[str] = ()) -> str:
     return "; ".join(parts)
 
 
-def load_ruleset(path: Path | None = None) -> RuleSet:
+def load_ruleset(path: Path | str | None = None) -> RuleSet:
     """Load and validate a rule file (``None``: the bundled ``lists/rules/default.toml``).
 
     Raises ``ConfigError`` naming the file, the rule id and the field for anything invalid.
     """
-    path = (path or default_ruleset_path()).resolve()
+    path = (Path(path) if path else default_ruleset_path()).resolve()
     try:
         data = path.read_bytes()
     except OSError as exc:
