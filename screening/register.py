@@ -359,7 +359,7 @@ def validate_row(values: Mapping[str, Any], line: int) -> BatchRow | RejectedRow
         return RejectedRow(id=rid, line=line, message=str(exc))
     # A field the row does not have at all (no such column in the file) is left unset, so
     # that adding the row keeps what the register holds for it; a blank one clears it.
-    given = {k: v for k, v in (("country", field_text(values, "country")), ("type", kind))}
+    given = {"country": field_text(values, "country"), "type": kind}
     return BatchRow(
         id=rid,
         name=" ".join(name.split()),

@@ -191,6 +191,16 @@ def atomic_text(path: Path) -> Iterator[IO[str]]:
         raise
 
 
+def refuse_overwriting(output: Path, source: Path) -> None:
+    """InputError when ``output`` is the file ``source`` (the results would replace it)."""
+    try:
+        same = output.exists() and source.exists() and output.samefile(source)
+    except OSError:
+        return
+    if same:
+        raise InputError(f"{output}: the results would overwrite the input; choose another file")
+
+
 def sub_app(name: str, help: str) -> typer.Typer:
     """A command group (``screening NAME …``) registered on the main application."""
     group = typer.Typer(

@@ -13,7 +13,7 @@ from typing import IO, Annotated
 
 import typer
 
-from screening.cli._app import ExitCode, command, fail, record_audit, state
+from screening.cli._app import ExitCode, command, fail, record_audit, refuse_overwriting, state
 from screening.errors import InputError
 from screening.formats.batch import CsvWriter, JsonlWriter, TextWriter, explain_text
 from screening.formats.html import HtmlWriter, store_entries
@@ -178,8 +178,8 @@ def batch(
     from screening.inputs import read_rows
 
     out_format = _output_format(fmt, output)
-    if output is not None and _same_file(input_path, output):
-        raise InputError(f"{output}: the results would overwrite the input; choose another file")
+    if output is not None:
+        refuse_overwriting(output, input_path)
     settings = state(ctx).settings
     rows = read_rows(input_path, input_format, warn=lambda m: _echo_err(f"warning: {m}"))
     first = next(rows, None)  # read errors (missing file, no name column) before any output
@@ -273,13 +273,6 @@ def _output_format(fmt: str | None, output: Path | None) -> str:
             return "html"
         return _EXTENSIONS.get(output.suffix.lower(), "jsonl")
     return "jsonl"
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and a.samefile(b)
-    except OSError:
-        return False
 
 
 def _open_output(path: Path) -> IO[str]:

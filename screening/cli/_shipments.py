@@ -16,7 +16,7 @@ from typing import IO, Annotated, Any, Protocol, cast
 
 import typer
 
-from screening.cli._app import ExitCode, command, record_audit, state, sub_app
+from screening.cli._app import ExitCode, command, record_audit, refuse_overwriting, state, sub_app
 from screening.config import Settings
 from screening.errors import InputError
 from screening.models import SnapshotRef, jsonable
@@ -93,8 +93,7 @@ class _Output:
             raise InputError(
                 f"{path}: shipment results are written as JSON Lines; name the file .jsonl"
             )
-        if path.exists() and source.exists() and path.samefile(source):
-            raise InputError(f"{path}: the results would overwrite the input; choose another file")
+        refuse_overwriting(path, source)
         self.path = path
         directory = path.parent if str(path.parent) else Path(".")
         try:

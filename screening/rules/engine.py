@@ -120,6 +120,11 @@ def _goods_text(goods: Iterable[_Goods]) -> str:
     return ", ".join(parts)
 
 
+def _places(party: Party) -> tuple[str, ...]:
+    """The place of a party, as a finding names it."""
+    return (party.place,) if party.place else ()
+
+
 def _finding(rule: Rule, ctx: _Context, message: str, **fields: object) -> Finding:
     severity = fields.pop("severity", None) or rule.severity
     return Finding.model_validate(
@@ -173,7 +178,7 @@ def _party_list_match(rule: PartyListMatch, ctx: _Context) -> Iterator[Finding]:
             message,
             party_role=party.role,
             party_name=party.name,
-            places=(party.place,) if party.place else (),
+            places=_places(party),
             hit=best,
         )
 
@@ -324,7 +329,7 @@ def _forwarder_as_end_user(rule: ForwarderAsEndUser, ctx: _Context) -> Iterator[
             message,
             party_role=party.role,
             party_name=party.name,
-            places=(party.place,) if party.place else (),
+            places=_places(party),
         )
 
 
@@ -394,7 +399,7 @@ def _new_buyer(rule: NewBuyerHighPriority, ctx: _Context) -> Iterator[Finding]:
             message,
             party_role=party.role,
             party_name=party.name,
-            places=(party.place,) if party.place else (),
+            places=_places(party),
             hs_code=goods[0].code,
             chpl_tier=goods[0].tier,
         )
@@ -410,7 +415,7 @@ def _residential_address(rule: ResidentialAddress, ctx: _Context) -> Iterator[Fi
                 f"{party.label()} does business from a residential address{address}",
                 party_role=party.role,
                 party_name=party.name,
-                places=(party.place,) if party.place else (),
+                places=_places(party),
             )
 
 
@@ -422,7 +427,7 @@ def _party_not_screened(rule: PartyNotScreened, ctx: _Context) -> Iterator[Findi
                 ctx,
                 f"{party.label()} has no name, so it was not screened against the lists",
                 party_role=party.role,
-                places=(party.place,) if party.place else (),
+                places=_places(party),
             )
 
 
@@ -509,7 +514,7 @@ def evaluate_shipment(
         warnings["no goods lines: the goods rules had nothing to check"] = None
     flagged = {(f.party_role, f.places) for f in findings if f.kind == "party_not_screened"}
     for party, result in screened:
-        if result is None and (party.role, (party.place,) if party.place else ()) not in flagged:
+        if result is None and (party.role, _places(party)) not in flagged:
             # no rule made a finding of it (the rule is disabled): still said
             warnings[f"{party.label()} has no name and was not screened against the lists"] = None
 
