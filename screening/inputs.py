@@ -249,7 +249,7 @@ def read_rows(
     text = open_text(path, warn)
     try:
         if fmt == "csv":
-            yield from _csv_rows(path, text, check or _mapping_row, require_id, problem_id)
+            yield from _csv_rows(path, text, check or _mapping_row, require_id, problem_id, warn)
         else:
             yield from _jsonl_rows(text, check or _mapping_row, problem_id)
     except UnicodeDecodeError as exc:
@@ -406,6 +406,7 @@ def _csv_rows(
     check: RowCheck,
     require_id: bool,
     problem_id: Callable[[int], str],
+    warn: Callable[[str], None] | None = None,
 ) -> Iterator[BatchRow | RowProblem]:
     """The rows of a CSV file, each with the physical line it starts on.
 
@@ -443,7 +444,12 @@ def _csv_rows(
         raise InputError(f"{path}: empty file")
     if isinstance(header, _Unreadable):
         raise InputError(f"{path}: line 1 (the header): {header.message}")
-    columns = [h.strip().lstrip("\ufeff").casefold() for h in header.values]
+    # The row fields are known whatever their case (``Name``); every other column keeps its
+    # own spelling into the output.
+    columns = [
+        c.casefold() if c.casefold() in _ROW_FIELDS else c
+        for c in (h.strip().lstrip("\ufeff") for h in header.values)
+    ]
     missing = [c for c in (("id", "name") if require_id else ("name",)) if c not in columns]
     if missing:
         why = "a register needs a stable id and a name per counterparty; " if require_id else ""
@@ -458,6 +464,7 @@ def _csv_rows(
             f"{path}: the header has the {twice[0]!r} column more than once, so which one to "
             f"read is unclear (found: {_printable(', '.join(columns))})"
         )
+    columns = _distinct_columns(path, columns, warn)
     id_column = columns.index("id") if "id" in columns else None
     number = 0
     while True:
@@ -492,6 +499,24 @@ def _csv_rows(
             )
             continue
         yield check(record.line, number, row)
+
+
+def _distinct_columns(
+    path: Path, columns: list[str], warn: Callable[[str], None] | None
+) -> list[str]:
+    """The header with a repeated other column (``note,note``) numbered from its second
+    appearance (``note_2``), so that no cell is dropped for another of the same name. Columns
+    without a name stay as they are (their cells are not kept)."""
+    out: list[str] = []
+    for c in columns:
+        name, n = c, 1
+        while c and name in out:
+            n += 1
+            name = f"{c}_{n}"
+        if name != c and warn is not None:
+            warn(f"{path}: the header has the {c!r} column more than once; kept as {name!r}")
+        out.append(name)
+    return out
 
 
 #: The most physical lines one quoted CSV field may span (a multi-line address takes a few).

@@ -155,7 +155,7 @@ def test_extra_columns_are_kept(tmp_path: Path) -> None:
     path.write_text("ID,Name,Customer No,Note\n1,Rosneft,C-9,=cmd\n", encoding="utf-8")
     (row,) = rows_of(path)
     assert isinstance(row, BatchRow)
-    assert row.model_extra == {"customer no": "C-9", "note": "=cmd"}
+    assert row.model_extra == {"Customer No": "C-9", "Note": "=cmd"}  # as spelt in the header
 
 
 # -- names -------------------------------------------------------------------------------------
@@ -373,7 +373,7 @@ def test_batch_cli_csv_output_is_safe_for_spreadsheets(tmp_path: Path, cli: Cli)
     cells = [c for line in out.splitlines() for c in line.split(",")]
     dangerous = [c for c in cells if c.lstrip('"')[:1] in ("=", "+", "-", "@")]
     assert dangerous == ["-2"] * len([c for c in cells if c == "-2"])  # a plain number stays
-    assert out.splitlines()[0].split(",")[4] == '"\'=hyperlink(""http://evil.test"")"'
+    assert out.splitlines()[0].split(",")[4] == '"\'=HYPERLINK(""http://evil.test"")"'
     assert "'=1+1" in out and "'@SUM(A1)" in out and "'+Sberbank" in out
 
 
@@ -755,6 +755,32 @@ def test_a_header_naming_a_row_field_twice_is_refused(tmp_path: Path, header: st
     message = str(err.value)
     assert message.startswith(f"{path}: the header has the ")
     assert "column more than once" in message and "\n" not in message
+
+
+def test_a_repeated_other_column_keeps_every_cell_under_a_numbered_name(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "id,Name,Note,note,note,CustomerRef,,\n1,Acme Ltd,a,b,c,R-1,x,y\n", encoding="utf-8"
+    )
+    warnings: list[str] = []
+    (row,) = rows_of(path, warn=warnings.append)
+    assert isinstance(row, BatchRow) and row.name == "Acme Ltd"
+    # A column other than the row fields keeps its own spelling; a repeated one is numbered.
+    assert row.model_extra == {"Note": "a", "note": "b", "note_2": "c", "CustomerRef": "R-1"}
+    assert warnings == [
+        f"{path}: the header has the 'note' column more than once; kept as 'note_2'"
+    ]
+
+
+def test_batch_cli_csv_output_keeps_repeated_columns(tmp_path: Path, cli: Cli) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("id,name,note,note\n1,Rosneft,first,second\n", encoding="utf-8")
+    code, out, err = cli("batch", path, "--format", "csv", "--workers", "1")
+    assert code == 1
+    header, first = out.splitlines()[:2]
+    assert header.startswith("id,name,country,type,note,note_2,")
+    assert first.startswith("1,Rosneft,,,first,second,")
+    assert "kept as 'note_2'" in err
 
 
 def test_batch_cli_repeated_name_column_is_exit_2(tmp_path: Path, cli: Cli) -> None:
