@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rapidfuzz import process
-from rapidfuzz.distance import Indel
+from rapidfuzz.distance import OSA, Indel
 
 from screening._resources import lists_path
 from screening.errors import ConfigError, StoreError
@@ -45,7 +45,6 @@ from screening.names.normalize import (
     ROLE_SURNAME,
     NameParts,
     parse_name,
-    strip_legal_forms,
 )
 from screening.names.phonetic import deletions, phonetic_key, skeleton
 
@@ -491,8 +490,12 @@ class MatchIndex:
         self, text: str, kind: EntityType | None = None, *, fold_lookalike_words: bool = False
     ) -> Query:
         person = None if kind in (None, EntityType.UNKNOWN) else kind is EntityType.PERSON
-        parts = parse_name(text, person=person, fold_lookalike_words=fold_lookalike_words)
-        parts = self._correct_typos(parts, person)
+        parts = parse_name(
+            text,
+            person=person,
+            fold_lookalike_words=fold_lookalike_words,
+            correct=_legal_word,
+        )
         forms = tuple(comparison_form(t, person) for t in parts.tokens)
         keys = tuple(phonetic_key(f) for f in forms)
         # Weights from the frozen table, not from this index: a query is prepared the same
@@ -511,26 +514,6 @@ class MatchIndex:
         return Query(
             text, parts, forms, keys, weights, "".join(keys), " ".join(forms), roles, kind, cjk
         )
-
-    def _correct_typos(self, parts: NameParts, person: bool | None) -> NameParts:
-        """Mistyped legal-form words ("CompIany", "LiRited", "CLrporation") put right. Only
-        words unknown to every list name are corrected (the frozen name frequencies)."""
-        changed = False
-        tokens = list(parts.tokens)
-        known = name_frequencies().df
-        for i, t in enumerate(tokens):
-            if len(t) < 6 or not t.isalpha() or t in known:
-                continue
-            best = _typo_vocabulary_match(t)
-            if best is not None:
-                tokens[i] = best[0]
-                changed = True
-        if not changed:
-            return parts
-        if person:
-            return NameParts(tuple(tokens), parts.legal, parts.roles)
-        rest, legal = strip_legal_forms(tokens)
-        return NameParts(tuple(rest), parts.legal | legal, (ROLE_NONE,) * len(rest))
 
     def _similar_keys(self, qf: str, qk: str) -> dict[str, float]:
         """Keys in the index similar to a query part's key, with their similarity."""
@@ -719,32 +702,42 @@ class MatchIndex:
                 # of its remaining parts in the alignment, at a typo's similarity, if one of
                 # them could be a typo of it: same first letter, about the same length.
                 unpaired = typo_bits & ~int(mask)
-                if not unpaired or rest <= 0.0:
+                if not unpaired:
                     continue
                 most = unpaired_weight.get(unpaired)
                 if most is None:
                     most = sum(w for bit, _, _, w in typo_parts if unpaired & bit)
                     unpaired_weight[unpaired] = most
-                if most > rest:
-                    most = rest
-                if (num + 2 * TYPO_SIM * most) / (den + most + factor * (rest - most)) < need:
+                # Paired at a typo's similarity with list parts of total weight x (0 <= x <=
+                # rest), the score would be (num + TYPO_SIM (most + x)) / (den + x + factor
+                # (rest - x)): monotonic in x, so at its best at one end.
+                if (num + TYPO_SIM * most) / (den + factor * rest) < need and (
+                    num + TYPO_SIM * (most + rest)
+                ) / (den + rest) < need:
                     continue
-                typo = 0.0
-                forms, keys = cand.forms, cand.keys
+                typo = 0.0  # query weight that has a plausible partner
+                partners = 0.0  # the partners' weight
+                used = 0
+                forms, keys, weights = cand.forms, cand.keys, cand.weights
                 for bit, first, length, weight in typo_parts:
                     if not unpaired & bit:
                         continue
                     for j, f in enumerate(forms):
                         if (
-                            f[0] == first
+                            not used & (1 << j)
+                            and f[0] == first
                             and -2 <= len(f) - length <= 2
                             and keys[j] not in seen_keys
                         ):
                             typo += weight
+                            partners += weights[j]
+                            used |= 1 << j
                             break
-                if typo > rest:
-                    typo = rest
-                est = (num + 2 * TYPO_SIM * typo) / (den + typo + factor * (rest - typo))
+                if partners > rest:
+                    partners = rest
+                est = (num + TYPO_SIM * (typo + partners)) / (
+                    den + partners + factor * (rest - partners)
+                )
                 if est < need:
                     continue
             ranked.append((est, n))
@@ -883,19 +876,42 @@ def adjust(
     return round(score, 4), tuple(notes)
 
 
-_TYPO_VOCABULARY: list[str] = []
+def _legal_word(token: str) -> str:
+    """The legal-form word a mistyped word most likely is ("LNability", "Compayn", "Jint"),
+    else the word itself. Only words unknown to every list name (the frozen name
+    frequencies) are put right."""
+    if len(token) < 4 or not token.isalpha() or token in name_frequencies().df:
+        return token
+    hit = _typo_vocabulary_match(token)
+    return token if hit is None else hit[0]
+
+
+@lru_cache(maxsize=1)
+def _typo_vocabulary() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The words of the legal forms six letters or longer, and those of five or more by their
+    first letter."""
+    kb = knowledge()
+    words = sorted({w for phrase in kb.legal_forms for w in phrase if len(w) >= 5 and w.isalpha()})
+    by_first: dict[str, list[str]] = {}
+    for w in words:
+        by_first.setdefault(w[0], []).append(w)
+    return tuple(w for w in words if len(w) >= 6), {k: tuple(v) for k, v in by_first.items()}
 
 
 @lru_cache(maxsize=65536)
 def _typo_vocabulary_match(token: str) -> tuple[str, float] | None:
-    """The legal-form word a mistyped token most likely is, if any."""
-    if not _TYPO_VOCABULARY:
-        kb = knowledge()
-        words = {w for phrase in kb.legal_forms for w in phrase}
-        _TYPO_VOCABULARY.extend(sorted(w for w in words if len(w) >= 6))
-    hit = process.extractOne(
-        token, _TYPO_VOCABULARY, scorer=Indel.normalized_similarity, score_cutoff=0.86
+    """The legal-form word a mistyped token most likely is, if any: one letter wrong, missing,
+    extra or swapped with its neighbour (the first letter kept), or, in a long word, a close
+    edit ratio."""
+    words, by_first = _typo_vocabulary()
+    near = process.extractOne(
+        token, by_first.get(token[0], ()), scorer=OSA.distance, score_cutoff=1
     )
+    if near is not None:
+        return near[0], 1.0 - near[1] / max(len(token), len(near[0]))
+    if len(token) < 6:
+        return None
+    hit = process.extractOne(token, words, scorer=Indel.normalized_similarity, score_cutoff=0.86)
     return (hit[0], hit[1]) if hit else None
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -275,8 +276,13 @@ def parse_name(
     person: bool | None = None,
     listed: bool = False,
     fold_lookalike_words: bool = False,
+    correct: Callable[[str], str] | None = None,
 ) -> NameParts:
     """Parse a name. ``person``: True/False when the type is known, None when not.
+
+    ``correct`` puts a mistyped word right (a screened name's "Limited LNability Company"):
+    a correction is kept only where it lets a legal form be recognised and removed, and the
+    words that stay in the name keep their own spelling.
 
     For listed person names (``listed=True``) written ``SURNAME, Given Names`` the roles of the
     parts are recorded; a screened name with one comma is put in natural order the same way
@@ -309,6 +315,13 @@ def parse_name(
         tokens = [t for t in tokens if t not in honor] or tokens
         return NameParts(tuple(tokens), frozenset(), (ROLE_NONE,) * len(tokens))
     rest, legal = strip_legal_forms(tokens)
+    if correct is not None:
+        fixed = [correct(t) for t in tokens]
+        if fixed != tokens:
+            rest_fixed, legal_fixed = strip_legal_forms(fixed)
+            if len(rest_fixed) < len(rest):
+                spelt = {f: t for t, f in zip(tokens, fixed, strict=True) if f != t}
+                rest, legal = [spelt.get(t, t) for t in rest_fixed], legal_fixed
     abbreviations = knowledge().abbreviations
     rest = [abbreviations.get(t, t) for t in rest]
     return NameParts(tuple(rest), frozenset(legal), (ROLE_NONE,) * len(rest))

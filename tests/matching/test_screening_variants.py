@@ -37,6 +37,13 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("Rosoboroneksprot", ROSOBORONEXPORT, "typo"),
         ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
         ("Rosoboroneksport JSC", ROSOBORONEXPORT, "legal form variant"),
+        ("Joint Stock Compayn Rosoboroneksport", ROSOBORONEXPORT, "typo in the legal form"),
+        ("Jint Stock Company Rosoboroneksport", ROSOBORONEXPORT, "short legal word mistyped"),
+        (
+            "Limited LNability Company Spetstechnotrade",
+            ("ofac_sdn", "45932"),
+            "typo in a word of a multi-word legal form",
+        ),
         ("Sergei Shoigu", SHOIGU, "dropped patronymic"),
         ("Sergey Kuzhugetovich Shoygu", SHOIGU, "transliteration"),
         ("Shoigu Sergei Kuzhugetovich", SHOIGU, "surname first, no comma"),

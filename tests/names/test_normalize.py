@@ -167,3 +167,15 @@ def test_given_name_variants_are_data() -> None:
 
 def test_to_latin_keeps_ascii_untouched() -> None:
     assert to_latin("Plain ASCII, Ltd.") == "Plain ASCII, Ltd."
+
+
+def test_a_correction_is_kept_only_where_it_completes_a_legal_form() -> None:
+    fixes = {"lnability": "liability", "stak": "stock"}.get
+
+    def correct(token: str) -> str:
+        return fixes(token) or token
+
+    parts = parse_name("Limited LNability Company Stak Holdings", correct=correct)
+    assert parts.tokens == ("stak", "holdings")  # "stak" is left as written
+    assert parts.legal == {"llc"}
+    assert parse_name("Stak Holdings", correct=correct).tokens == ("stak", "holdings")
