@@ -80,12 +80,21 @@ def align(
     unpaired on both sides are then compared directly (typos the index did not see), with
     ``cache`` holding those similarities for the query.
     """
-    pairs: list[tuple[float, int, int]] = []
+    pairs: list[tuple[float, int, int, int]] = []
     nc = len(c_forms)
     for i, qf in enumerate(q_forms):
         m = q_maps[i]
         qk = q_keys[i]
         qr = q_roles[i]
+        if m:
+            # Two list parts the query runs together ("OSTECEC" / "OSTEC-EC"): paired as one.
+            for j in range(nc - 1):
+                if qf == c_forms[j] + c_forms[j + 1]:
+                    pairs.append((1.0, i, j, 3 << j))
+                else:
+                    joined = m.get(c_keys[j] + c_keys[j + 1])
+                    if joined is not None:
+                        pairs.append((joined, i, j, 3 << j))
         for j in range(nc):
             cf = c_forms[j]
             if cf == qf:
@@ -105,11 +114,11 @@ def align(
                 cr = c_roles[j]
                 if cr != ROLE_NONE and (qr == ROLE_SURNAME) != (cr == ROLE_SURNAME):
                     sim *= ROLE_MISMATCH_FACTOR  # a surname paired with a given name
-            pairs.append((sim, i, j))
+            pairs.append((sim, i, j, 1 << j))
     chosen: list[tuple[int, int, float]] = []
     used_q, used_c = _assign(pairs, 0, 0, chosen)
     if chosen and len(chosen) < len(q_forms) and len(chosen) < nc:
-        extra: list[tuple[float, int, int]] = []
+        extra: list[tuple[float, int, int, int]] = []
         for i, qf in enumerate(q_forms):
             if used_q & (1 << i) or q_maps[i] is None:
                 continue
@@ -122,11 +131,18 @@ def align(
                     cached = token_similarity(qf, q_keys[i], cf, c_keys[j])[0]
                     cache[(qf, cf)] = cached
                 if cached > 0.0:
-                    extra.append((cached, i, j))
+                    extra.append((cached, i, j, 1 << j))
         used_q, used_c = _assign(extra, used_q, used_c, chosen)
     if not chosen:
         return 0.0, []
     num = sum(sim * (q_weights[i] + c_weights[j]) for i, j, sim in chosen)
+    if len({i for i, _, _ in chosen}) < len(chosen):
+        # A query part paired with two list parts counts its own weight once.
+        seen: set[int] = set()
+        for i, _, sim in chosen:
+            if i in seen:
+                num -= sim * q_weights[i]
+            seen.add(i)
     den = sum(q_weights)
     surname_matched = any(c_roles[j] == ROLE_SURNAME for _, j, _ in chosen)
     for j, w in enumerate(c_weights):
@@ -140,22 +156,24 @@ def align(
 
 
 def _assign(
-    pairs: list[tuple[float, int, int]],
+    pairs: list[tuple[float, int, int, int]],
     used_q: int,
     used_c: int,
     chosen: list[tuple[int, int, float]],
 ) -> tuple[int, int]:
     """Greedy one-to-one pairing, most similar first; appends to ``chosen`` and returns the
-    bit sets of the query and list parts now used."""
+    bit sets of the query and list parts now used. A pair is (similarity, query part, first
+    list part, bits of the list parts it takes: one, or two run together)."""
     pairs.sort(reverse=True)
-    for sim, i, j in pairs:
+    for sim, i, j, bc in pairs:
         bq = 1 << i
-        bc = 1 << j
         if used_q & bq or used_c & bc:
             continue
         used_q |= bq
         used_c |= bc
         chosen.append((i, j, sim))
+        if bc != 1 << j:
+            chosen.append((i, j + 1, sim))
     return used_q, used_c
 
 

@@ -89,9 +89,11 @@ def knowledge() -> NameKnowledge:
     legal: dict[tuple[str, ...], str] = {}
     for code, variants in data.legal_forms.items():
         for v in (code, *variants):
-            toks = phrase_tokens(v)
-            if toks:
-                legal.setdefault(toks, code)
+            # A hyphenated form is also written run together ("jointstock company").
+            for spelling in (v, v.replace("-", "")):
+                toks = phrase_tokens(spelling)
+                if toks:
+                    legal.setdefault(toks, code)
     given: dict[str, str] = {}
     for group in data.given_names.get("variants", []):
         forms = [" ".join(phrase_tokens(v)) for v in group]

@@ -36,6 +36,13 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("R o s o b o r o n e k s p o r t", ROSOBORONEXPORT, "letter spacing"),
         ("Rosoboroneksprot", ROSOBORONEXPORT, "typo"),
         ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
+        ("OSTECEC LTD", ("ofac_sdn", "42868"), "hyphenated short parts run together"),
+        ("ZARECHE4 OOO", ("ofac_sdn", "35331"), "hyphenated name and number run together"),
+        (
+            "PUBLIC JOINTSTOCK COMPANY ODKUFIMSKOYE MOTOROSTROITELNOYE PRODUCTION ASSOCIATION",
+            ("ofac_sdn", "35353"),
+            "joint-stock written run together",
+        ),
         ("Rosoboroneksport JSC", ROSOBORONEXPORT, "legal form variant"),
         ("Joint Stock Compayn Rosoboroneksport", ROSOBORONEXPORT, "typo in the legal form"),
         ("Jint Stock Company Rosoboroneksport", ROSOBORONEXPORT, "short legal word mistyped"),
