@@ -526,7 +526,15 @@ def _ingest(
             )
         _sniff(source, files)
         result = _parse(source, files)
+        counted = {k.upper(): v for k, v in result.rows.items()}
+        mine = [
+            f.model_copy(update={"rows": counted[f.name.upper()]})
+            if f.name.upper() in counted
+            else f
+            for f in mine
+        ]
         _validate(settings, source, result, current)
+        _validate_files(settings, source, mine, current)
         info = store.write_snapshot(
             source.id,
             result.entries,
@@ -628,6 +636,34 @@ def _validate(
                 f"{n:,} records, {drop:.0%} fewer than the {current.record_count:,} of snapshot "
                 f"{current.id} (limit {settings.max_record_drop:.0%}, setting max_record_drop); "
                 "not stored",
+                source=source.id,
+            )
+
+
+#: A file's row count is guarded only when the last snapshot's had at least this many rows
+#: (a 13-row remarks file may lose two rows for real).
+MIN_GUARDED_ROWS = 100
+
+
+def _validate_files(
+    settings: Settings, source: ListSource, files: Sequence[RawFile], current: SnapshotInfo | None
+) -> None:
+    """Refuse a file whose rows fell by more than ``max_record_drop`` against the same file
+    of the last snapshot: an alias or address file cut exactly at a line break reads as a
+    complete file, and the entries' count does not show it."""
+    if current is None:
+        return
+    before = {f.name.upper(): f.rows for f in current.files if f.rows is not None}
+    for f in files:
+        old = before.get(f.name.upper())
+        if f.rows is None or old is None or old < MIN_GUARDED_ROWS:
+            continue
+        if f.rows < old * (1 - settings.max_record_drop):
+            drop = 1 - f.rows / old
+            raise ValidationError(
+                f"{f.name}: {f.rows:,} rows, {drop:.0%} fewer than the {old:,} of snapshot "
+                f"{current.id} (limit {settings.max_record_drop:.0%}, setting max_record_drop; "
+                "cut off?); not stored",
                 source=source.id,
             )
 

@@ -122,6 +122,9 @@ class ParseResult(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)  # reason -> rows skipped
     published_at: datetime | None = None  # when the file says it was published, if it says
     notes: list[str] = Field(default_factory=list)
+    # file name -> data rows read from it (a file cut at a line break is seen only by its
+    # count falling against the last snapshot's)
+    rows: dict[str, int] = Field(default_factory=dict)
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
@@ -136,6 +139,7 @@ class RawFile(_Frozen):
     size: int
     etag: str | None = None
     last_modified: str | None = None
+    rows: int | None = None  # data rows the parser read from it, when it counts them
 
 
 class SnapshotInfo(_Frozen):

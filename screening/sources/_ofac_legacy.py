@@ -30,7 +30,9 @@ listed parties at its end. The 0x1A byte itself is *not* required: a file that e
 complete row and a line break but no 0x1A is read, with a note. Such a file is what a mirror or
 a hand re-save produces (editors, "cleaning" scripts and ``rstrip`` drop the byte), and
 refusing it would refuse a complete list; the price is that a file cut exactly at a line break
-is not recognised here and is left to the refresh's record-count guard (``max_record_drop``).
+is not recognised here and is left to the refresh's count guards (``max_record_drop``): the
+entries, and each file's rows, counted in ``ParseResult.rows`` (ALT.CSV cut at a line break
+loses aliases but not one entry).
 """
 
 from __future__ import annotations
@@ -301,6 +303,7 @@ class _Reader:
                 continue
             row[0] = str(int(key))
             good.append((line, row))
+        self.result.rows[file] = len(good) + bad
         if not good or bad > len(good):
             raise ParseError(
                 f"{file}: not in the OFAC legacy layout ({bad} of {bad + len(good)} rows lack "

@@ -19,6 +19,7 @@ from screening.cli import ExitCode, app
 from screening.config import Settings, get_source_definition, load_settings
 from screening.errors import ParseError
 from screening.models import ParseResult
+from screening.screener import Screener
 from screening.sources.base import load_source
 from screening.store import Store
 
@@ -167,6 +168,55 @@ def test_import_of_a_cut_alt_csv_is_refused(seeded_home: Path, tmp_path: Path) -
     outcome = import_files(fast(load_settings()), "ofac_sdn", paths).outcome("ofac_sdn")
     assert (outcome.status, outcome.error) == ("failed", "ParseError")
     assert (outcome.message or "").startswith("ALT.CSV: cut off: ")
+
+
+def at_a_line_break(data: bytes, share: float) -> bytes:
+    """The file cut just after the line break nearest under ``share`` of its bytes: every row
+    complete, so nothing in the file shows the cut."""
+    return data[: data.rindex(b"\n", 0, int(len(data) * share)) + 1]
+
+
+@pytest.mark.parametrize("name", ["ALT.CSV", "ADD.CSV"])
+def test_refresh_of_a_companion_file_cut_at_a_line_break_keeps_the_last_good_snapshot(
+    seeded_home: Path, mocked_http: responses.RequestsMock, name: str
+) -> None:
+    """QA: ALT.CSV cut at a line break was stored (exit 0) and 17,000 aliases were gone; the
+    record-count guard counts SDN.CSV's entries only. Each file's rows are now guarded."""
+    files = sdn_set()
+    settings = fast(load_settings())
+    with Store.open(settings) as store:
+        good = store.current()["ofac_sdn"]
+    before = {f.name: f.rows for f in good.files}
+    assert before["ALT.CSV"] == 17_091 and before["ADD.CSV"] == 18_990
+    for n, body in files.items():
+        serve(mocked_http, SDN_BASE + n, at_a_line_break(body, 0.5) if n == name else body)
+    outcome = refresh(settings, ["ofac_sdn"]).outcome("ofac_sdn")
+    assert (outcome.status, outcome.error) == ("failed", "ValidationError")
+    message = outcome.message or ""
+    assert message.startswith(f"{name}: ") and f"fewer than the {before[name]:,} of snapshot" in (
+        message
+    )
+    assert "max_record_drop" in message and message.endswith("not stored")
+    with Store.open(settings) as store:
+        assert store.current()["ofac_sdn"] == good
+    hits = Screener.open(settings).screen("Tulammo").hits  # an alias (ALT.CSV) of 44032
+    assert [(h.entry_id, h.matched_name_kind) for h in hits[:1]] == [("44032", "aka")]
+
+
+def test_a_small_file_losing_rows_is_not_refused(
+    seeded_home: Path, mocked_http: responses.RequestsMock
+) -> None:
+    # SDN_COMMENTS.CSV has 13 rows: losing a few is an ordinary change, not a cut.
+    files = sdn_set()
+    files["SDN_COMMENTS.CSV"] = at_a_line_break(files["SDN_COMMENTS.CSV"], 0.5)
+    for n, body in files.items():
+        serve(mocked_http, SDN_BASE + n, body)
+    outcome = refresh(fast(load_settings()), ["ofac_sdn"]).outcome("ofac_sdn")
+    assert outcome.status == "updated", outcome.message
+    assert outcome.snapshot is not None
+    rows = {f.name: f.rows for f in outcome.snapshot.files}
+    assert rows["SDN.CSV"] == 13_821 and rows["SDN_COMMENTS.CSV"] is not None
+    assert rows["SDN_COMMENTS.CSV"] < 13
 
 
 # --- trade.gov CSL --------------------------------------------------------------------------
