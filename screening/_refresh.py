@@ -36,7 +36,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,7 +53,7 @@ from screening.errors import (
 from screening.lock import DEFAULT_LOCK_TIMEOUT, refresh_lock
 from screening.models import ParseResult, RawFile, SnapshotInfo
 from screening.seed import ensure_seeds
-from screening.sources._http import FetchResult, fetch, new_session
+from screening.sources._http import FetchResult, fetch, new_session, redact
 from screening.sources.base import ListSource, load_source
 from screening.store import Origin, Store
 
@@ -88,6 +87,9 @@ class SourceOutcome(BaseModel):
     removed: list[str] = Field(default_factory=list)
     changed: list[str] = Field(default_factory=list)
     skipped: dict[str, int] = Field(default_factory=dict)
+    #: What the parser noted about the files of an update ("no 0x1A end-of-file byte",
+    #: "decoded as latin-1", the first skipped rows of each file, by line).
+    notes: list[str] = Field(default_factory=list)
     seconds: float = 0.0  # wall time spent on this source (its share of a shared download)
 
     @property
@@ -564,6 +566,7 @@ def _ingest(
         removed=diff.removed,
         changed=diff.changed,
         skipped=dict(result.skipped),
+        notes=list(result.notes),
         seconds=time.perf_counter() - t0 + extra_seconds,
     )
 
@@ -702,14 +705,9 @@ def _opened(settings: Settings, store: Store | None) -> Iterator[Store]:
 
 
 def _stored_url(url: str) -> str:
-    """The configured URL as recorded with a snapshot: without any user:password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    """The configured URL as recorded with a snapshot: without user:password, and without a
+    query string (a signed link's signature) or fragment."""
+    return redact(url)
 
 
 def _now() -> datetime:

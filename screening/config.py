@@ -32,6 +32,7 @@ Environment variables override the file: ``SCREENING_HOME``, ``SCREENING_CONFIG`
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -82,6 +83,32 @@ class SourceDefinition(BaseModel):
         return v
 
 
+def _not_a_bool(value: object) -> object:
+    """A number setting given ``true``/``false`` is refused: read as 1/0 it could switch a
+    guard off (``max_record_drop = true`` would allow any drop)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+def _check_url(url: str) -> str:
+    """A source URL must be http(s) with a host (and a valid port, if any)."""
+    from urllib.parse import urlsplit
+
+    # Shown without a query string or user:password (a signed link's signature, a secret).
+    shown = re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0])
+    if url != url.strip() or any(c.isspace() for c in url):
+        raise ValueError(f"{shown!r} contains spaces")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port out of range
+    except ValueError as exc:
+        raise ValueError(f"{shown!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{shown!r} is not an http:// or https:// URL with a host")
+    return url
+
+
 class HttpSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -90,6 +117,10 @@ class HttpSettings(BaseModel):
     backoff: float = Field(default=1.0, ge=0)
     max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
     user_agent: str = DEFAULT_USER_AGENT
+
+    _numbers = field_validator("timeout", "retries", "backoff", "max_bytes", mode="before")(
+        _not_a_bool
+    )
 
 
 class SourceSettings(BaseModel):
@@ -111,6 +142,22 @@ class Settings(BaseModel):
     http: HttpSettings = HttpSettings()
     urls: dict[str, str] = Field(default_factory=dict)
     sources: dict[str, SourceSettings] = Field(default_factory=dict)
+
+    _numbers = field_validator(
+        "keep_snapshots", "max_record_drop", "max_age_days", "threshold", mode="before"
+    )(_not_a_bool)
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, urls: dict[str, str]) -> dict[str, str]:
+        for k, v in urls.items():
+            try:
+                _check_url(v)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{k} (set by [urls] {k} or SCREENING_{k.upper()}_URL): {exc}"
+                ) from None
+        return urls
 
     @property
     def store_path(self) -> Path:
@@ -228,5 +275,6 @@ def _first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        return f"{loc}: {err['msg']}" if loc else str(err["msg"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return f"{loc}: {msg}" if loc else msg
     return str(exc)

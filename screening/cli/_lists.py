@@ -131,7 +131,7 @@ def refresh_cmd(
 
     def job() -> str:
         report, again = _refresh_once(settings, names, wait, rescreen, html)
-        _render_run(report, again, as_json, compact=True)
+        _render_run(report, again, as_json, compact=True, log_on_stderr=True)
         return run_summary(report, again)
 
     def log(line: str) -> None:
@@ -246,12 +246,24 @@ def outcome_line(o: SourceOutcome) -> str:
     )
 
 
+def _echo_outcomes(report: RefreshReport, *, log_on_stderr: bool = False) -> None:
+    """A line per source on stdout, each followed by what the parser noted about the files
+    of an update; a failure's line on stderr (a cron job that keeps only stderr still gets
+    the reason). A loop (``--every``) logs one line per run on stderr instead, failures named
+    there."""
+    for o in report.outcomes:
+        typer.echo(outcome_line(o), err=o.failed and not log_on_stderr)
+        for note in o.notes:
+            typer.echo(f"  note: {note}")
+
+
 def _render_run(
     report: RefreshReport,
     again: RescreenReport | None,
     as_json: bool,
     *,
     compact: bool = False,
+    log_on_stderr: bool = False,
 ) -> None:
     """A refresh's lines (and the re-screening's), or one JSON document (one line when
     ``compact``, as a long-running loop prints one per run)."""
@@ -262,8 +274,7 @@ def _render_run(
         indent = None if compact else 2
         typer.echo(json.dumps(doc, indent=indent, ensure_ascii=False))
         return
-    for o in report.outcomes:
-        typer.echo(outcome_line(o))
+    _echo_outcomes(report, log_on_stderr=log_on_stderr)
     if again is not None:
         for line in rescreen_lines(again):
             typer.echo(line)
@@ -322,8 +333,7 @@ def _render_report(report: RefreshReport, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(jsonable(report), indent=2, ensure_ascii=False))
     else:
-        for o in report.outcomes:
-            typer.echo(outcome_line(o))
+        _echo_outcomes(report)
     if not report.ok:
         raise typer.Exit(int(ExitCode.DATA))
 

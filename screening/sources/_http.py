@@ -60,8 +60,12 @@ def redact(url: str) -> str:
     except ValueError:
         return _QUERY_IN_TEXT.sub("", url)
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = str(parts.port or "")
+    except ValueError:  # a port out of range or not a number: shown as written
+        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 

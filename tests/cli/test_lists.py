@@ -66,7 +66,7 @@ def test_refresh_prints_one_line_per_source(
 ) -> None:
     result = runner.invoke(app, ["refresh", "ofac_consolidated", "trade_csl"])
     assert result.exit_code == ExitCode.OK, result.output
-    lines = result.stdout.splitlines()
+    lines = [x for x in result.stdout.splitlines() if not x.startswith("  note: ")]
     assert [x.split(":")[0] for x in lines] == [
         "ofac_consolidated",
         "bis_entity_list",
@@ -90,7 +90,9 @@ def test_refresh_failure_exits_3_with_one_line(
     mocked_http.upsert(responses.GET, CONS_BASE + "CONS_PRIM.CSV", status=500)
     result = runner.invoke(app, ["refresh", "ofac_consolidated", "bis_military_end_user"])
     assert result.exit_code == ExitCode.DATA
-    failed, ok = result.stdout.splitlines()
+    ok, *notes = result.stdout.splitlines()
+    assert notes and all(n.startswith("  note: consolidated.csv") for n in notes)
+    (failed,) = result.stderr.splitlines()  # the reason on stderr, where cron mails it
     assert failed == (
         f"ofac_consolidated: FAILED: {CONS_BASE}CONS_PRIM.CSV: HTTP 500 Internal Server Error "
         f"(keeping snapshot {seed_id} of 2025-12-01)"
@@ -135,4 +137,4 @@ def test_import(seeded_home: Path, tmp_path: Path) -> None:
     paths[0].write_bytes(b"<html><body>Access denied</body></html>")
     broken = runner.invoke(app, ["import", "ofac_consolidated", *map(str, paths)])
     assert broken.exit_code == ExitCode.DATA
-    assert broken.stdout.startswith("ofac_consolidated: FAILED: CONS_PRIM.CSV: got an HTML page")
+    assert broken.stderr.startswith("ofac_consolidated: FAILED: CONS_PRIM.CSV: got an HTML page")

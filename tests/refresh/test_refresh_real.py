@@ -17,7 +17,7 @@ from support import FIXTURES, SEEDS, read_gz, serve
 
 from screening._refresh import import_files, refresh
 from screening.config import Settings, get_source_definition, load_settings
-from screening.errors import InputError
+from screening.errors import ConfigError, InputError
 from screening.store import Store
 
 SDN_BASE = get_source_definition("ofac_sdn").url
@@ -215,6 +215,68 @@ def test_url_overrides_by_environment_and_config_file(
     assert (sdn.url, sdn.record_count) == (f"{mirror}/ofac/", 14_965)
     assert cons.url == f"{mirror}/cons" and cons.files[0].url == f"{mirror}/cons/CONS_PRIM.CSV"
     assert el.url == f"{mirror}/csl/consolidated.csv"
+
+
+def test_a_signed_mirror_url_is_stored_without_its_query_or_credentials(
+    seeded_home: Path, mocked_http: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QA: the query string of a configured URL (a signature, a token) was stored with the
+    snapshot and printed by `refresh --json` and `status --json`."""
+    url = "http://127.0.0.1:8000/csl/consolidated.csv?X-Amz-Signature=SECRET&t=TOK"
+    monkeypatch.setenv("SCREENING_TRADE_CSL_URL", url)
+    serve(
+        mocked_http,
+        "http://127.0.0.1:8000/csl/consolidated.csv",
+        read_gz(SEEDS / "trade_csl/2023-11-30/consolidated.csv.gz"),
+    )
+    settings = fast(load_settings())
+    report = refresh(settings, ["bis_entity_list"])
+    el = report.outcome("bis_entity_list").snapshot
+    assert report.ok and el is not None, [o.message for o in report.failed]
+    assert el.url == "http://127.0.0.1:8000/csl/consolidated.csv"
+    assert all(f.url == el.url for f in el.files)
+    dump = b"".join(p.read_bytes() for p in seeded_home.glob("screening.sqlite3*"))
+    assert b"127.0.0.1:8000/csl" in dump  # the URL is there (the check below can fail)
+    assert b"SECRET" not in dump and b"TOK" not in dump
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:99999/csl/consolidated.csv", "is not a valid URL (Port out of range"),
+        ("http://[::1/x/", "is not a valid URL"),
+        ("ftp://mirror.example/consolidated.csv", "is not an http:// or https:// URL"),
+        ("", "is not an http:// or https:// URL"),
+        ("/consolidated.csv", "is not an http:// or https:// URL"),
+        ("http://mirror.example/consolidated.csv ", "contains spaces"),
+    ],
+)
+def test_a_bad_source_url_is_a_configuration_error(url: str, why: str) -> None:
+    """QA: a port out of range crashed the refresh (exit 9, 'internal error'); an ftp:// or
+    empty URL became a download failure. Each is now a configuration error (exit 2) naming
+    the feed and where it is set."""
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"SCREENING_TRADE_CSL_URL": url + "?sig=SECRET"})
+    message = str(err.value)
+    assert "urls: trade_csl (set by [urls] trade_csl or SCREENING_TRADE_CSL_URL): " in message
+    assert why in message and "SECRET" not in message
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "max_record_drop = true",
+        "threshold = true",
+        "keep_snapshots = false",
+        "[http]\ntimeout = true",
+    ],
+)
+def test_true_or_false_for_a_number_setting_is_refused(tmp_path: Path, setting: str) -> None:
+    """QA: `max_record_drop = true` was read as 1.0 and switched the drop guard off."""
+    config = tmp_path / "config.toml"
+    config.write_text(setting + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a number, not true or false"):
+        load_settings(home=tmp_path, config_file=config, environ={})
 
 
 READER = """

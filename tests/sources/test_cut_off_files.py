@@ -7,6 +7,7 @@ guard's 10%, and those parties screened clear. Every test here cuts a real file.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,8 @@ def test_cli_refresh_and_import_of_a_cut_sdn_csv_exit_3(
     runner = CliRunner()
     refreshed = runner.invoke(app, ["refresh", "ofac_sdn"])
     assert refreshed.exit_code == ExitCode.DATA, refreshed.output
-    (line,) = refreshed.stdout.splitlines()
+    assert refreshed.stdout == ""  # the reason is on stderr, where cron mails it
+    (line,) = refreshed.stderr.splitlines()
     assert line.startswith("ofac_sdn: FAILED: SDN.CSV: cut off: its last row ends mid-field")
     assert "(keeping snapshot " in line
     paths = []
@@ -155,7 +157,23 @@ def test_cli_refresh_and_import_of_a_cut_sdn_csv_exit_3(
         paths.append(str(path))
     imported = runner.invoke(app, ["import", "ofac_sdn", *paths])
     assert imported.exit_code == ExitCode.DATA, imported.output
-    assert imported.stdout.startswith("ofac_sdn: FAILED: SDN.CSV: cut off: ")
+    assert imported.stderr.startswith("ofac_sdn: FAILED: SDN.CSV: cut off: ")
+
+
+def test_cli_refresh_shows_what_the_parser_noted(
+    seeded_home: Path, mocked_http: responses.RequestsMock
+) -> None:
+    # QA: the parser's notes ("no 0x1A end-of-file byte") were dropped before any output.
+    for name, body in sdn_set().items():
+        serve(mocked_http, SDN_BASE + name, body.rstrip(b"\x1a"))
+    result = CliRunner().invoke(app, ["refresh", "ofac_sdn"])
+    assert result.exit_code == ExitCode.OK, result.output
+    line, *notes = result.stdout.splitlines()
+    assert line.startswith("ofac_sdn: updated")
+    eof = [n for n in notes if "no 0x1A end-of-file byte" in n]
+    assert sorted(n.split(":")[1].strip() for n in eof) == sorted(SDN_FILES)
+    report = json.loads(CliRunner().invoke(app, ["refresh", "--json", "ofac_sdn"]).stdout)
+    assert report["outcomes"][0]["status"] == "unchanged" and report["outcomes"][0]["notes"] == []
 
 
 def test_import_of_a_cut_alt_csv_is_refused(seeded_home: Path, tmp_path: Path) -> None:
