@@ -514,8 +514,9 @@ def _ingest(
     mine = [raw_files[n] for n in names]
     try:
         if current is not None and current.origin != "seed" and _same_files(current, mine):
-            if origin == "download":  # the source still serves these files: not stale
-                store.mark_checked(current.id)
+            # The source still serves these files, or an operator imports them again as the
+            # current ones (an air-gapped site's nightly import): either way, not stale.
+            store.mark_checked(current.id, retrieved_at)
             same = f"same files as snapshot {current.id}"
             store.record_attempt(source.id, "unchanged", same, current.id)
             return SourceOutcome(

@@ -127,8 +127,16 @@ def test_import(seeded_home: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", "ofac_consolidated", *map(str, paths)])
     assert result.exit_code == ExitCode.OK, result.output
     assert result.stdout.startswith("ofac_consolidated: updated +0 \u22120 ~0 (snapshot ")
+    with Store(seeded_home / "screening.sqlite3") as store:
+        imported = store.current()["ofac_consolidated"]
+        assert store.checked_at(imported.id) is None
     again = runner.invoke(app, ["import", "ofac_consolidated", *map(str, paths)])
     assert again.stdout.startswith("ofac_consolidated: unchanged (same files as snapshot ")
+    with Store(seeded_home / "screening.sqlite3") as store:
+        # QA: importing the same files again (an air-gapped site's nightly import) left the
+        # list's age running from the first import, and `status --max-age` raised it stale.
+        checked = store.checked_at(imported.id)
+        assert checked is not None and checked > imported.retrieved_at
     missing = runner.invoke(app, ["import", "ofac_consolidated", str(paths[0])])
     assert missing.exit_code == ExitCode.USAGE
     assert missing.stderr.strip() == (
