@@ -135,7 +135,13 @@ class SQLiteFile:
         A subclass recognises a corrupt file first (what to do about it depends on the file)."""
         text = str(exc)
         if "readonly" in text or "unable to open" in text:
-            return StoreError(f"{what}: {self.path}: {text} (is the directory writable?)")
+            writable_dir = os.access(self.path.parent, os.W_OK)
+            hint = (
+                "the file is read-only"
+                if writable_dir and not os.access(self.path, os.W_OK)
+                else "is the directory writable?"
+            )
+            return StoreError(f"{what}: {self.path}: {text} ({hint})")
         if "disk is full" in text or "disk I/O error" in text:
             return StoreError(
                 f"{what}: {self.path}: {text} (is the disk full?); nothing was changed"
