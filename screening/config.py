@@ -217,6 +217,8 @@ def load_settings(
     """
     env = os.environ if environ is None else environ
     home_path = Path(home or env.get("SCREENING_HOME") or default_home()).expanduser()
+    if home_path.exists() and not home_path.is_dir():
+        raise ConfigError(f"data directory {home_path}: not a directory")
     cfg_path = Path(config_file or env.get("SCREENING_CONFIG") or home_path / "config.toml")
     data: dict[str, Any] = {}
     if config_file is not None or "SCREENING_CONFIG" in env or cfg_path.exists():

@@ -106,3 +106,18 @@ def test_an_empty_home_or_config_is_refused_not_the_current_directory(
     assert result.exit_code == ExitCode.USAGE
     assert result.stderr.strip() == f"error: {option} is empty"
     assert list(tmp_path.iterdir()) == []  # nothing created where the command ran
+
+
+@pytest.mark.parametrize("command", [["status"], ["check", "Rosneft"], ["refresh"]])
+def test_a_home_that_is_a_file_is_named_as_such(tmp_path: Path, command: list[str]) -> None:
+    # QA: it said "cannot create the lock file …/refresh.lock: File exists".
+    from typer.testing import CliRunner
+
+    from screening.cli import app
+
+    home = tmp_path / "home"
+    home.write_text("not a directory\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["--home", str(home), *command])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.strip() == f"error: data directory {home}: not a directory"
+    assert home.read_text(encoding="utf-8") == "not a directory\n"
