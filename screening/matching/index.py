@@ -656,7 +656,8 @@ class MatchIndex:
                     rec[1] += wk
                     rec[2] += wq
                     rec[3] = int(rec[3]) | bit
-        # Words the query joins that the list writes apart: the pair keys.
+        # Two query parts run together, against the list's keys (a list word the query
+        # splits, "AL BASHAIR" / "ALBASHAIR", and adjacent list parts run together).
         for i in range(len(q.keys) - 1):
             w = q.weights[i] + q.weights[i + 1]
             pair = self._similar_keys(q.forms[i] + q.forms[i + 1], q.keys[i] + q.keys[i + 1])
@@ -668,9 +669,31 @@ class MatchIndex:
                     rec = acc_by_name.get(n)
                     if rec is None:
                         acc_by_name[n] = [gain, wk, w, bits]
-                    elif gain > rec[0]:
-                        rec[0], rec[1], rec[2] = gain, wk, w
-                        rec[3] = int(rec[3]) | bits
+                        continue
+                    # The pair stands in for what its two parts found of this name on their
+                    # own; the name's other parts keep their share.
+                    found = int(rec[3])
+                    own_gain = own_list = own_query = 0.0
+                    for p in (i, i + 1):
+                        part_map = maps[p]
+                        if not (found >> p) & 1 or not part_map:
+                            continue
+                        best_gain = best_list = 0.0
+                        for key in names[n].keys:
+                            found_sim = part_map.get(key)
+                            if found_sim is not None:
+                                g = found_sim * (q.weights[p] + key_weight[key])
+                                if g > best_gain:
+                                    best_gain, best_list = g, key_weight[key]
+                        if best_gain > 0.0:
+                            own_gain += best_gain
+                            own_list += best_list
+                            own_query += q.weights[p]
+                    if gain > own_gain:
+                        rec[0] += gain - own_gain
+                        rec[1] += wk - own_list
+                        rec[2] += w - own_query
+                        rec[3] = found | bits
         wq_total = sum(q.weights)
         # Query parts long enough for a typo the index may not have seen: (bit, first letter,
         # length, weight).

@@ -37,6 +37,11 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("Rosoboroneksprot", ROSOBORONEXPORT, "typo"),
         ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
         ("OSTECEC LTD", ("ofac_sdn", "42868"), "hyphenated short parts run together"),
+        (
+            "CatoSi Consulting Ab",
+            ("bis_entity_list", "6c203370dbc6e42c6513aa618db7ded9f46494e092f4e25aefa5d965"),
+            "typo the index cannot see, in a part also found as a pair",
+        ),
         ("ZARECHE4 OOO", ("ofac_sdn", "35331"), "hyphenated name and number run together"),
         (
             "PUBLIC JOINTSTOCK COMPANY ODKUFIMSKOYE MOTOROSTROITELNOYE PRODUCTION ASSOCIATION",
