@@ -637,9 +637,9 @@ def _validate(
         if n < floor:
             drop = 1 - n / current.record_count
             raise ValidationError(
-                f"{n:,} records, {drop:.0%} fewer than the {current.record_count:,} of snapshot "
-                f"{current.id} (limit {settings.max_record_drop:.0%}, setting max_record_drop); "
-                "not stored",
+                f"{n:,} records, {_share(drop)} fewer than the {current.record_count:,} of "
+                f"snapshot {current.id} (limit {settings.max_record_drop:.0%}, setting "
+                "max_record_drop); not stored",
                 source=source.id,
             )
 
@@ -665,11 +665,20 @@ def _validate_files(
         if f.rows < old * (1 - settings.max_record_drop):
             drop = 1 - f.rows / old
             raise ValidationError(
-                f"{f.name}: {f.rows:,} rows, {drop:.0%} fewer than the {old:,} of snapshot "
+                f"{f.name}: {f.rows:,} rows, {_share(drop)} fewer than the {old:,} of snapshot "
                 f"{current.id} (limit {settings.max_record_drop:.0%}, setting max_record_drop; "
                 "cut off?); not stored",
                 source=source.id,
             )
+
+
+def _share(fraction: float) -> str:
+    """A share as a percentage that never rounds a part up to the whole ("99.9%", not
+    "100%", for 1 record of 919)."""
+    text = f"{fraction:.0%}"
+    if text == "100%" and fraction < 1.0:
+        return f"{min(fraction, 0.999):.1%}"
+    return text
 
 
 def _failure(

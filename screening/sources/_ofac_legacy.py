@@ -306,7 +306,7 @@ class _Reader:
         self.result.rows[file] = len(good) + bad
         if not good or bad > len(good):
             raise ParseError(
-                f"{file}: not in the OFAC legacy layout ({bad} of {bad + len(good)} rows lack "
+                f"{file}: not in the OFAC legacy layout ({bad:,} of {bad + len(good):,} rows lack "
                 f"{columns} columns with a numeric ent_num first)",
                 source=self.source,
             )

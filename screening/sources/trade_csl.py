@@ -223,8 +223,8 @@ def parse_csl(data: bytes, *, csl_code: str, source: str, file: str) -> ParseRes
     if not data_rows:
         raise ParseError(f"{file}: no data rows after the header", source=source)
     result.notes.append(
-        f"{file}: kept {len(result.entries)} rows of list {csl_code} out of {data_rows} data rows"
-        f" ({sum(other_lists.values())} belong to other lists)"
+        f"{file}: kept {len(result.entries):,} rows of list {csl_code} out of {data_rows:,} data "
+        f"rows ({sum(other_lists.values()):,} belong to other lists)"
     )
     return result
 

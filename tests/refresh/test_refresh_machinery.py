@@ -250,3 +250,13 @@ def test_second_refresh_waits_for_the_lock_then_gives_up(
         refresh_sources(settings, [A], lock_timeout=0.2)
     assert not mocked.calls
     assert refresh_sources(settings, [A], lock_timeout=0.2).ok
+
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"), [(918 / 919, "99.9%"), (0.15, "15%"), (1.0, "100%"), (0.996, "99.6%")]
+)
+def test_a_drop_is_never_rounded_up_to_everything(fraction: float, shown: str) -> None:
+    # QA: "1 records, 100% fewer than the 919".
+    from screening._refresh import _share
+
+    assert _share(fraction) == shown
