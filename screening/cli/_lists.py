@@ -19,6 +19,7 @@ from screening._status import SourceStatus, format_duration, parse_duration
 from screening._status import status as list_status
 from screening.cli._app import ExitCode, atomic_text, command, fail, state
 from screening.config import Settings
+from screening.errors import ScreeningError
 from screening.lock import DEFAULT_LOCK_TIMEOUT
 from screening.models import jsonable
 from screening.schedule import (
@@ -115,7 +116,13 @@ def refresh_cmd(
     if every is None:
         if runs is not None:
             fail("--runs needs --every", ExitCode.USAGE)
-        report, again = _refresh_once(settings, names, wait, rescreen, html)
+        try:
+            report, again = _refresh_once(settings, names, wait, rescreen, html)
+        except ScreeningError as exc:
+            if as_json:  # a JSON reader gets a document too, not only the stderr line
+                doc = {"error": " ".join(str(exc).split()), "error_type": type(exc).__name__}
+                typer.echo(json.dumps(doc, ensure_ascii=False))
+            raise
         _render_run(report, again, as_json)
         if not report.ok:
             raise typer.Exit(int(ExitCode.DATA))

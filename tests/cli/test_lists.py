@@ -120,6 +120,12 @@ def test_refresh_while_another_runs(seeded_home: Path) -> None:
     assert result.exit_code == ExitCode.DATA
     assert "another refresh or import" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    with refresh_lock(seeded_home):
+        as_json = runner.invoke(app, ["refresh", "--json", "--wait", "0", "ofac_consolidated"])
+    assert as_json.exit_code == ExitCode.DATA
+    # QA: a JSON reader got an empty stdout.
+    doc = json.loads(as_json.stdout)
+    assert doc["error_type"] == "LockedError" and "another refresh or import" in doc["error"]
 
 
 def test_import(seeded_home: Path, tmp_path: Path) -> None:
