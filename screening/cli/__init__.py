@@ -19,6 +19,12 @@ def main() -> None:
 
     import typer
 
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or log whose encoding cannot show a character (PYTHONIOENCODING=latin-1
+        # and the "−" of "+3 −1") gets an escape, not a crash after the work was done.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            reconfigure(errors="backslashreplace")
     try:
         code = app(prog_name="screening", standalone_mode=False)
     except typer.Abort:

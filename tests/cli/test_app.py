@@ -121,3 +121,20 @@ def test_a_home_that_is_a_file_is_named_as_such(tmp_path: Path, command: list[st
     assert result.exit_code == ExitCode.USAGE
     assert result.stderr.strip() == f"error: data directory {home}: not a directory"
     assert home.read_text(encoding="utf-8") == "not a directory\n"
+
+
+def test_an_output_encoding_that_cannot_show_a_name_gets_escapes_not_a_crash(
+    seeded_home: Path,
+) -> None:
+    # QA: PYTHONIOENCODING=latin-1 crashed (exit 9) after the work was done.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
+    env.update(SCREENING_HOME=str(seeded_home), PYTHONIOENCODING="latin-1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "screening", "check", "Рособоронэкспорт"],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == ExitCode.REVIEW, proc.stderr
+    out = proc.stdout.decode("latin-1")
+    assert out.startswith("'\\u0420\\u043e") and "ROSOBORONEKSPORT OAO" in out
