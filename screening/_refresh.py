@@ -346,13 +346,14 @@ def _validators(
 
     Conditional GETs are used only when every source of the feed holds a downloaded snapshot
     made from the same files at the same URLs, each with a validator: a 304 then means exactly
-    "what you store is what we serve". Anything else (a seed, an import, a new URL, a source
-    newly enabled) gets a full download.
+    "what you store is what we serve". Anything else (a seed, an import never downloaded since,
+    a new URL, a source newly enabled) gets a full download, which records the validators when
+    the bytes are the same (see :func:`_note_validators`).
     """
     per_source: list[dict[str, RawFile]] = []
     for s in group:
         snap = current.get(s.id)
-        if snap is None or snap.origin != "download":
+        if snap is None or snap.origin == "seed":
             return {}
         per_source.append({f.name: f for f in snap.files})
     out: dict[str, tuple[str | None, str | None]] = {}
@@ -517,6 +518,8 @@ def _ingest(
             # The source still serves these files, or an operator imports them again as the
             # current ones (an air-gapped site's nightly import): either way, not stale.
             store.mark_checked(current.id, retrieved_at)
+            if origin == "download":
+                current = _note_validators(store, current, mine)
             same = f"same files as snapshot {current.id}"
             store.record_attempt(source.id, "unchanged", same, current.id)
             return SourceOutcome(
@@ -570,6 +573,31 @@ def _ingest(
         notes=list(result.notes),
         seconds=time.perf_counter() - t0 + extra_seconds,
     )
+
+
+def _note_validators(
+    store: Store, current: SnapshotInfo, downloaded: Sequence[RawFile]
+) -> SnapshotInfo:
+    """The current snapshot, its files now carrying the URL and validators of this download
+    of the same bytes (a new mirror, or a list first imported): later refreshes can then ask
+    conditionally (a 304) instead of downloading in full every time."""
+    fresh = {f.name: f for f in downloaded}
+    files = tuple(
+        f.model_copy(
+            update={
+                "url": fresh[f.name].url,
+                "etag": fresh[f.name].etag,
+                "last_modified": fresh[f.name].last_modified,
+            }
+        )
+        if f.name in fresh and f.sha256 == fresh[f.name].sha256
+        else f
+        for f in current.files
+    )
+    if files == current.files:
+        return current
+    store.update_validators(current.id, files)
+    return current.model_copy(update={"files": files})
 
 
 def _same_files(current: SnapshotInfo, files: Sequence[RawFile]) -> bool:

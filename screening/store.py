@@ -504,6 +504,16 @@ class Store(SQLiteFile):
                 (_ts(at or _now()), snapshot_id),
             )
 
+    def update_validators(self, snapshot_id: int, files: Sequence[RawFile]) -> None:
+        """Record where a snapshot's unchanged files were last downloaded from, with the
+        validators (ETag, Last-Modified) that server gave them: the next refresh asks it
+        conditionally. The files' bytes (SHA-256) are the snapshot's and do not change."""
+        files_json = json.dumps([f.model_dump(mode="json") for f in files])
+        with self._write("cannot update the store") as conn:
+            conn.execute(
+                "UPDATE snapshots SET files_json = ? WHERE id = ?", (files_json, snapshot_id)
+            )
+
     # -- refresh bookkeeping ---------------------------------------------------------------
 
     def record_feed(

@@ -184,6 +184,43 @@ def test_same_bytes_without_validators_is_unchanged(
     assert "If-None-Match" not in mocked.calls[-1].request.headers
 
 
+def test_a_new_mirror_serving_the_same_files_is_asked_conditionally_after_one_download(
+    settings: Settings, mocked: responses.RequestsMock
+) -> None:
+    """QA: after the URL changed (a new mirror), every night was a full download: the
+    validators stayed those of the old URL, as the unchanged result never recorded new ones."""
+    serve(mocked, main_csv(3))
+    first = refresh_sources(settings, [A]).outcome("fake_a")
+    assert first.snapshot is not None
+    mirror = "http://mirror.test/fake/"
+    moved = settings.model_copy(update={"urls": {"fake": mirror}})
+    mocked.get(mirror + "MAIN.CSV", body=main_csv(3), headers={"ETag": '"mirror-1"'})
+    mocked.get(mirror + "EXTRA.CSV", body=b"id,alias\n", headers={"ETag": '"mirror-2"'})
+    full = refresh_sources(moved, [A]).outcome("fake_a")
+    assert (full.status, full.message) == (
+        "unchanged",
+        f"same files as snapshot {first.snapshot.id}",
+    )
+    assert full.snapshot is not None
+    assert {f.name: (f.url, f.etag) for f in full.snapshot.files} == {
+        "MAIN.CSV": (mirror + "MAIN.CSV", '"mirror-1"'),
+        "EXTRA.CSV": (mirror + "EXTRA.CSV", '"mirror-2"'),
+    }
+    assert [f.sha256 for f in full.snapshot.files] == [f.sha256 for f in first.snapshot.files]
+    for name, tag in (("MAIN.CSV", '"mirror-1"'), ("EXTRA.CSV", '"mirror-2"')):
+        mocked.replace(
+            responses.GET,
+            mirror + name,
+            status=304,
+            match=[matchers.header_matcher({"If-None-Match": tag})],
+        )
+    again = refresh_sources(moved, [A]).outcome("fake_a")
+    assert (again.status, again.message) == ("unchanged", "not modified, HTTP 304")
+    with Store.open(settings) as store:
+        assert len(store.history("fake_a")) == 1
+        assert store.snapshot(first.snapshot.id).files == full.snapshot.files
+
+
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
