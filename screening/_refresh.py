@@ -541,6 +541,21 @@ def _ingest(
         ]
         _validate(settings, source, result, current)
         _validate_files(settings, source, mine, current)
+        if current is not None and not current.is_seed and _same_entries(store, current, result):
+            # Other bytes, the same list (rows reordered, a file re-saved): no new snapshot, so
+            # the kept history holds real changes only.
+            store.mark_checked(current.id, retrieved_at)
+            same = f"same entries as snapshot {current.id} (the files changed, the list did not)"
+            store.record_attempt(source.id, "unchanged", same, current.id)
+            return SourceOutcome(
+                source=source.id,
+                status="unchanged",
+                message=same,
+                snapshot=current,
+                previous_id=current.id,
+                notes=list(result.notes),
+                seconds=time.perf_counter() - t0 + extra_seconds,
+            )
         info = store.write_snapshot(
             source.id,
             result.entries,
@@ -598,6 +613,12 @@ def _note_validators(
         return current
     store.update_validators(current.id, files)
     return current.model_copy(update={"files": files})
+
+
+def _same_entries(store: Store, current: SnapshotInfo, result: ParseResult) -> bool:
+    if len(result.entries) != current.record_count:
+        return False
+    return {e.entry_id: e.content_hash() for e in result.entries} == store.entry_hashes(current.id)
 
 
 def _same_files(current: SnapshotInfo, files: Sequence[RawFile]) -> bool:

@@ -184,6 +184,33 @@ def test_same_bytes_without_validators_is_unchanged(
     assert "If-None-Match" not in mocked.calls[-1].request.headers
 
 
+def test_the_same_list_in_other_bytes_makes_no_new_snapshot(
+    settings: Settings, mocked: responses.RequestsMock
+) -> None:
+    """QA: the same CSL re-serialised (columns or rows reordered) made a "+0 -0 ~0" snapshot on
+    every run, and pushed real history out of the five snapshots kept."""
+    mocked.get(OTHER, body=main_csv(3))
+    first = refresh_sources(settings, [C]).outcome("fake_c")
+    assert first.snapshot is not None
+    lines = main_csv(3).decode().splitlines()
+    reordered = "\n".join([lines[0], *reversed(lines[1:])]) + "\r\n"
+    mocked.replace(responses.GET, OTHER, body=reordered.encode())
+    again = refresh_sources(settings, [C]).outcome("fake_c")
+    assert (again.status, again.snapshot) == ("unchanged", first.snapshot)
+    assert again.message == (
+        f"same entries as snapshot {first.snapshot.id} (the files changed, the list did not)"
+    )
+    mocked.replace(responses.GET, OTHER, body=main_csv(3, tag=" X"))  # a real change
+    changed = refresh_sources(settings, [C]).outcome("fake_c")
+    assert (changed.status, len(changed.changed)) == ("updated", 3)
+    with Store.open(settings) as store:
+        assert [s.id for s in store.history("fake_c")] == [
+            changed.snapshot.id,  # type: ignore[union-attr]
+            first.snapshot.id,
+        ]
+        assert store.checked_at(first.snapshot.id) is not None
+
+
 def test_a_new_mirror_serving_the_same_files_is_asked_conditionally_after_one_download(
     settings: Settings, mocked: responses.RequestsMock
 ) -> None:
