@@ -146,6 +146,45 @@ def comparison_form(token: str, person: bool | None = None) -> str:
     return knowledge().given_name.get(token, token)
 
 
+def query_form(token: str, person: bool | None = None) -> str:
+    """A screened name's token as compared: :func:`comparison_form`, and a mistyped known
+    given name ("Amhed", "HasEsan", "MJchael") read as that name, when the token is unknown to
+    every list name and one edit (the first letter kept) from the spellings of one given name
+    only."""
+    if person is False:
+        return token
+    given = knowledge().given_name
+    form = given.get(token)
+    if form is not None:
+        return form
+    if len(token) < 4 or not token.isalpha() or token in name_frequencies().df:
+        return token
+    return _given_name_typo(token) or token
+
+
+@lru_cache(maxsize=65536)
+def _given_name_typo(token: str) -> str | None:
+    spellings = _given_spellings().get(token[0], ())
+    found = {
+        form
+        for spelling, form in spellings
+        if abs(len(spelling) - len(token)) <= 1
+        and OSA.distance(token, spelling, score_cutoff=1) <= 1
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+@lru_cache(maxsize=1)
+def _given_spellings() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The spellings of the known given names (four letters or more) by first letter, each
+    with its canonical form."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for spelling, form in knowledge().given_name.items():
+        if len(spelling) >= 4:
+            out.setdefault(spelling[0], []).append((spelling, form))
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def fixed_weight(form: str) -> float | None:
     """The weight of a part that informs little whatever its frequency, or None."""
     kb = knowledge()
@@ -496,7 +535,7 @@ class MatchIndex:
             fold_lookalike_words=fold_lookalike_words,
             correct=_legal_word,
         )
-        forms = tuple(comparison_form(t, person) for t in parts.tokens)
+        forms = tuple(query_form(t, person) for t in parts.tokens)
         keys = tuple(phonetic_key(f) for f in forms)
         # Weights from the frozen table, not from this index: a query is prepared the same
         # whatever the lists hold, so its score against an entry never depends on the others.

@@ -37,6 +37,8 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("Rosoboroneksprot", ROSOBORONEXPORT, "typo"),
         ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
         ("OSTECEC LTD", ("ofac_sdn", "42868"), "hyphenated short parts run together"),
+        ("Amed Ali Saleh", ("ofac_sdn", "17928"), "mistyped common given name (Ahmed)"),
+        ("MJchael Makuei Lueth", ("ofac_sdn", "20998"), "mistyped given name (Michael)"),
         (
             "CatoSi Consulting Ab",
             ("bis_entity_list", "6c203370dbc6e42c6513aa618db7ded9f46494e092f4e25aefa5d965"),
