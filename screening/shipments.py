@@ -69,7 +69,8 @@ shipment or given once; two different non-empty values for the same shipment are
 row with an empty ``hs_code`` and no other goods cells adds no goods line. The CSV form holds
 one party per role; use JSON for several parties of the same role. Other columns are ignored,
 except that a column named like a party column with an unknown role (``customer_name``,
-``consigne_country``) is an error rather than a party silently left unscreened.
+``consigne_country``) or a known role and an unknown field (``end_user_ctry``,
+``payer_countries``) is an error rather than a party screened without what it meant to say.
 """
 
 from __future__ import annotations
@@ -370,9 +371,9 @@ class GoodsLine(BaseModel):
 
     hs_code: str
     description: _OptText = None
-    quantity: float | None = Field(default=None, ge=0)
+    quantity: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     unit: _OptText = None
-    value: float | None = Field(default=None, ge=0)
+    value: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     currency: _OptText = None
 
     @field_validator("hs_code", mode="before")
@@ -723,6 +724,14 @@ def _check_columns(columns: list[str], path: Path) -> None:
     for col in columns:
         if col in CSV_SHIPMENT_COLUMNS or col in CSV_GOODS_COLUMNS or _party_column(col):
             continue
+        role = next((r for r in _ROLES_LONGEST_FIRST if col.startswith(r + "_")), None)
+        if role is not None:
+            # A known role with a field it does not have (end_user_ctry, payer_countries):
+            # ignoring it would screen the party without what the column meant to say.
+            raise InputError(
+                f"{path}: column {col!r}: {col[len(role) + 1 :]!r} is not a party field "
+                f"({', '.join(CSV_PARTY_FIELDS)}); rename or drop the column"
+            )
         if col.endswith(("_name", "_country")):
             prefix = col.rsplit("_", 1)[0]
             roles = ", ".join(r.value for r in PartyRole)

@@ -515,6 +515,23 @@ def test_csv_party_columns_with_an_unknown_role_are_an_error(tmp_path: Path) -> 
         shipments(path)
 
 
+@pytest.mark.parametrize("column", ["end_user_ctry", "payer_countries", "buyer_incorporated"])
+def test_csv_party_columns_with_an_unknown_field_are_an_error(tmp_path: Path, column: str) -> None:
+    # QA: the column was dropped silently, and a BLOCK became a REVIEW.
+    path = write_csv(tmp_path, "A-1,X,8542.31", header=f"shipment_id,{column},hs_code")
+    with pytest.raises(InputError, match=rf"column '{column}': '\w+' is not a party field"):
+        shipments(path)
+
+
+@pytest.mark.parametrize("value", ["Infinity", 1e999, "inf", "-Infinity"])
+def test_an_infinite_goods_value_is_refused(value: object) -> None:
+    # QA: "Infinity" passed, and the JSON output and audit record then failed (exit 9).
+    msg = error_of(ship(goods=[{"hs_code": "8542.31", "value": value}]))
+    assert msg.startswith("shipment S-1: goods[0].value: ")
+    msg = error_of(ship(goods=[{"hs_code": "8542.31", "quantity": value}]))
+    assert msg.startswith("shipment S-1: goods[0].quantity: ")
+
+
 def test_csv_needs_a_shipment_id_column_and_ignores_unrelated_columns(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no shipment_id column"):
         shipments(write_csv(tmp_path, "x", header="order,hs_code"))
