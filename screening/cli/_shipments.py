@@ -303,3 +303,9 @@ def rules_validate(
     if unused:
         lines.append(f"  kinds not used: {', '.join(unused)}")
     typer.echo("\n".join(lines))
+    if not any(r.kind == "party_list_match" for r in ruleset.enabled_rules):
+        typer.echo(
+            "warning: no enabled party_list_match rule: a party's list hit is then put to review "
+            "by the built-in finding list-hit-without-rule, never blocked",
+            err=True,
+        )

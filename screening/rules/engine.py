@@ -464,6 +464,47 @@ def _screen_parties(
     return tuple(out)
 
 
+#: The finding of a list hit that no enabled rule reported (the list-match rules are disabled
+#: or narrowed in an edited rule set): never a CLEAR shipment with a potential list match.
+UNCOVERED_HIT_RULE = "list-hit-without-rule"
+
+
+def _uncovered_hits(
+    ranked: Sequence[tuple[object, Finding]],
+    screened: Sequence[tuple[Party, ScreeningResult | None]],
+) -> tuple[Finding, ...]:
+    covered = {
+        (f.party_role, f.party_name, f.places) for _, f in ranked if f.kind == "party_list_match"
+    }
+    out: list[Finding] = []
+    for party, result in screened:
+        if result is None or not result.hits:
+            continue
+        if (party.role, party.name, _places(party)) in covered:
+            continue
+        best = max(result.hits, key=lambda h: h.score)
+        more = f"; {len(result.hits) - 1} more hit(s)" if len(result.hits) > 1 else ""
+        out.append(
+            Finding(
+                rule_id=UNCOVERED_HIT_RULE,
+                kind="party_list_match",
+                decision="review",
+                severity=Severity.HIGH,
+                message=(
+                    f"{party.label()} may be on the {best.list_name}: entry {best.entry_id} "
+                    f"{best.matched_name!r} ({_name_kind(best)}), score {best.score:.2f}{more}; "
+                    "no enabled rule of the rule set reports this hit, so it is put to review"
+                ),
+                sources=(),
+                party_role=party.role,
+                party_name=party.name,
+                places=_places(party),
+                hit=best,
+            )
+        )
+    return tuple(out)
+
+
 def evaluate_shipment(
     shipment: Shipment, ruleset: RuleSet, screen_party: ScreenParty
 ) -> ShipmentResult:
@@ -491,7 +532,7 @@ def evaluate_shipment(
             )
             ranked.append((key, f))
     ranked.sort(key=lambda kf: kf[0])
-    findings = tuple(f for _, f in ranked)
+    findings = tuple(f for _, f in ranked) + _uncovered_hits(ranked, screened)
     if any(f.decision == "block" for f in findings):
         decision = Decision.BLOCK
     elif findings:

@@ -64,3 +64,41 @@ def test_clear_shipments_have_no_hits_and_results_name_their_snapshots(
     for r in results.values():
         assert {s.source for s in r.snapshots} >= {"ofac_sdn", "bis_entity_list"}
         assert r.ruleset == load_ruleset().version_info
+
+
+def test_a_list_hit_no_enabled_rule_reports_is_still_put_to_review(tmp_path: Path) -> None:
+    """QA: with the list-match rules disabled in an edited rule set, a shipment to
+    Rosoboronexport (score 1.00) was CLEAR, exit 0."""
+    default = Path(load_ruleset().path)
+    text = default.read_text(encoding="utf-8")
+    for rule_id in ("party-list-match", "party-strong-match"):
+        text = text.replace(f'id = "{rule_id}"\n', f'id = "{rule_id}"\nenabled = false\n')
+    edited = tmp_path / "rules.toml"
+    edited.write_text(text, encoding="utf-8")
+    for table in ("chpl.toml", "risk_countries.toml", "countries.toml"):
+        if (default.parent / table).exists():
+            (tmp_path / table).write_bytes((default.parent / table).read_bytes())
+    ruleset = load_ruleset(edited)
+    assert not [r for r in ruleset.enabled_rules if r.kind == "party_list_match"]
+    settings = load_settings(home=tmp_path / "home", environ={})
+    screener: Any = screener_module.Screener.open(settings)
+    shipment = Shipment.model_validate(
+        {
+            "id": "ROE",
+            "parties": [
+                {"role": "exporter", "name": "Weber GmbH", "country": "DE"},
+                {"role": "consignee", "name": "Rosoboronexport", "country": "RU"},
+            ],
+            "route": ["DE", "FR"],
+            "goods": [{"hs_code": "6109.10"}],
+        }
+    )
+    result = screener.screen_shipment(shipment, ruleset)
+    assert result.decision == Decision.REVIEW
+    (finding,) = [f for f in result.findings if f.rule_id == "list-hit-without-rule"]
+    assert finding.party_role == "consignee" and finding.hit is not None
+    assert finding.hit.entry_id == "18782"
+    assert "no enabled rule of the rule set reports this hit" in finding.message
+    # With the default rules the hit is reported by them, not twice.
+    default_result = screener.screen_shipment(shipment, load_ruleset())
+    assert not [f for f in default_result.findings if f.rule_id == "list-hit-without-rule"]

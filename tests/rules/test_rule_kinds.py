@@ -103,7 +103,10 @@ def test_list_match_roles_and_lists_are_parameters(tmp_path: Path) -> None:
     screen = fake_screener({"Zeta": sdn_hit("ZETA", "1", 0.9)})
     as_buyer = evaluate(rs, screen, parties=[{"role": "buyer", "name": "Zeta"}])
     as_end_user = evaluate(rs, screen, parties=[{"role": "end_user", "name": "Zeta"}])
-    assert as_buyer.decision is Decision.CLEAR
+    # Not this rule's role: the hit is still put to review by the built-in finding (a rule
+    # set cannot clear a shipment with a potential list match), never blocked by this rule.
+    assert as_buyer.decision is Decision.REVIEW
+    assert [f.rule_id for f in as_buyer.findings] == ["list-hit-without-rule"]
     assert as_end_user.decision is Decision.BLOCK
 
 
