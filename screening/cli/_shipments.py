@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, Annotated, Any, Protocol, cast
@@ -38,6 +39,8 @@ _RULES_OPTION = typer.Option(
 class _ShipmentScreener(Protocol):
     """What the command needs of ``screening.screener.Screener``."""
 
+    threshold: float
+
     def screen_shipment(
         self, shipment: Shipment, ruleset: RuleSet | None = None
     ) -> ShipmentResult: ...
@@ -53,6 +56,15 @@ def _error_record(exc: InputError) -> dict[str, Any]:
     if isinstance(exc, RecordError):
         return {"id": exc.shipment_id, "location": exc.location, "error": str(exc)}
     return {"id": None, "error": str(exc)}
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(text: str) -> str:
+    """A line of text output with its control characters escaped: a shipment id or goods
+    description holding a line break cannot print a line of its own ("S-77  CLEAR")."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def _render(result: ShipmentResult, seen_warnings: set[str]) -> list[str]:
@@ -79,7 +91,7 @@ def _render(result: ShipmentResult, seen_warnings: set[str]) -> list[str]:
         if w not in seen_warnings:
             seen_warnings.add(w)
             lines.append(f"  warning: {w}")
-    return lines
+    return [_one_line(line) for line in lines]
 
 
 class _Output:
@@ -154,7 +166,7 @@ def shipment(
             if isinstance(item, InputError):
                 rejected += 1
                 record = _error_record(item)
-                typer.echo(f"error: {item}", err=True)
+                typer.echo(_one_line(f"error: {item}"), err=True)
             else:
                 if screener is None:
                     screener = _open_screener(settings)
@@ -163,7 +175,7 @@ def shipment(
                 except InputError as exc:  # this shipment only: the rest of the file goes on
                     rejected += 1
                     record = {"id": item.id, "error": str(exc)}
-                    typer.echo(f"error: shipment {item.id}: {exc}", err=True)
+                    typer.echo(_one_line(f"error: shipment {item.id}: {exc}"), err=True)
                     if as_json:
                         typer.echo(json.dumps(record, ensure_ascii=False))
                     if out is not None:
@@ -202,6 +214,7 @@ def shipment(
             results=audited,
             snapshots=list(refs.values()),
             ruleset_version=ruleset.version_info.label,
+            threshold=screener.threshold if screener is not None else None,
         )
     if not as_json:
         summary = (

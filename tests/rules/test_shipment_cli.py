@@ -37,6 +37,7 @@ class FakeScreener:
         return cls(cls.hits)
 
     hits: dict[str, Any] = {}
+    threshold = 0.85
 
     def screen_shipment(self, shipment: Shipment, ruleset: RuleSet | None = None) -> ShipmentResult:
         return evaluate_shipment(shipment, ruleset or load_ruleset(), self.screen_party)
@@ -238,3 +239,23 @@ def test_rules_validate(tmp_path: Path) -> None:
     missing = run("rules", "validate", str(tmp_path / "nope.toml"))
     assert missing.exit_code == 2
     assert "cannot read rule file" in missing.stderr
+
+
+def test_a_line_break_in_an_id_or_description_cannot_fake_an_output_line(tmp_path: Path) -> None:
+    # QA: a goods description "chips\nS-78  CLEAR" printed a line of its own.
+    record = sample("S-1006")
+    record["id"] = "S-1\nS-77  CLEAR"
+    record["goods"][0]["description"] = "chips\nS-78  CLEAR"
+    result = run("shipment", str(write_json(tmp_path, [record])))
+    assert not [line for line in result.stdout.splitlines() if line.startswith(("S-77", "S-78"))]
+    assert result.stdout.startswith("S-1\\nS-77  CLEAR  ")
+
+
+def test_the_audit_record_of_a_shipment_run_names_the_threshold(tmp_path: Path) -> None:
+    # QA: it said "threshold": null although the threshold decides which hits are reported.
+    from screening.audit import AuditLog
+    from screening.config import load_settings
+
+    run("shipment", str(write_json(tmp_path, [sample("S-1004")])))
+    (record,) = list(AuditLog.open(load_settings()).records())
+    assert record.payload()["threshold"] == 0.85
