@@ -197,6 +197,14 @@ def normalize_hs_code(text: str) -> str:
         raise ValueError(f"{text!r} is not an HS code (more than 14 digits)")
     if digits[:2] == "00":
         raise ValueError(f"{text!r} is not an HS code (there is no chapter 00)")
+    first = _HS_SEPARATORS.split(text.strip(), maxsplit=1)[0]
+    if first != text.strip() and len(first) % 2:
+        # HS codes are written in pairs of digits (85.42, 8542.31, 8542.31.00): an odd first
+        # group ("08542.31") is a stray digit that would move every digit after it.
+        raise ValueError(
+            f"{text!r} is not an HS code ({len(first)} digits before the first separator; "
+            "a heading has 4: 8542.31)"
+        )
     return digits[:6]
 
 

@@ -221,6 +221,8 @@ def test_an_integer_hs_code_is_accepted() -> None:
         ("000123", "no chapter 00"),
         ("123456789012345", "more than 14 digits"),
         ("８５４２３１", "digits, dots and spaces only"),  # full-width digits
+        ("08542.31", "5 digits before the first separator"),  # QA: read as chapter 08
+        ("854.231", "3 digits before the first separator"),
     ],
 )
 def test_malformed_hs_codes_are_rejected_with_the_field(written: str, why: str) -> None:

@@ -98,8 +98,8 @@ class ChplItem(_Model):
     def _hs6(cls, v: object) -> object:
         if isinstance(v, str):
             digits = v.replace(".", "").replace(" ", "")
-            if len(digits) != 6 or not digits.isdigit():
-                raise ValueError(f"{v!r} is not an HS-6 code")
+            if len(digits) != 6 or not digits.isdigit() or not digits.isascii():
+                raise ValueError(f"{v!r} is not an HS-6 code (six ASCII digits)")
             return digits
         return v
 

@@ -131,6 +131,11 @@ def bad_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:
         ('tier = "4.B"', 'tier = "5"', r"items\[45\]\.tier: '5' is not a CHPL tier"),
         ('hs6 = "8542.32"', 'hs6 = "8542.31"', "HS code 8542.31 is listed twice"),
         ('hs6 = "8542.31"', 'hs6 = "8542"', r"items\[0\]\.hs6: '8542' is not an HS-6 code"),
+        (  # QA: full-width digits passed and silently took 8542.31 off the list
+            'hs6 = "8542.31"',
+            'hs6 = "８５４２.３１"',
+            r"items\[0\]\.hs6: '８５４２.３１' is not an HS-6 code",
+        ),
         (
             "published = 2024-02-23",
             'published = "Feb 2024"',
