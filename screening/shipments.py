@@ -578,10 +578,32 @@ def _lines(path: Path) -> Iterator[str]:
             try:
                 yield data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{path}: line {n}: not UTF-8 text ({exc.reason} at column {exc.start + 1}); "
-                    "save the file as UTF-8"
-                ) from exc
+                # Said where it is read: a JSON Lines record is rejected on its own, a JSON
+                # document or a CSV file as a whole (see _strict).
+                yield _Undecodable(
+                    data.decode("utf-8", "replace"),
+                    f"{path}: line {n}: not UTF-8 text ({exc.reason} at column "
+                    f"{exc.start + 1}); save the file as UTF-8",
+                )
+
+
+class _Undecodable(str):
+    """A line whose bytes are not UTF-8, decoded with replacement characters, and why."""
+
+    message: str
+
+    def __new__(cls, text: str, message: str) -> _Undecodable:
+        line = super().__new__(cls, text)
+        line.message = message
+        return line
+
+
+def _strict(lines: Iterable[str]) -> Iterator[str]:
+    """The lines, raising InputError at one that is not UTF-8 text."""
+    for line in lines:
+        if isinstance(line, _Undecodable):
+            raise InputError(line.message)
+        yield line
 
 
 _SNIFF_BYTES = 4096
@@ -640,11 +662,13 @@ def load_shipments(path: Path | str) -> Iterator[Shipment | InputError]:
     fmt = _detect_format(path, leading[-1].lstrip()[:1])
     content = itertools.chain(leading, lines)
     if fmt == "csv":
-        yield from _read_csv(content, path, last_rows=_csv_last_rows(_lines(path), path))
+        yield from _read_csv(
+            _strict(content), path, last_rows=_csv_last_rows(_strict(_lines(path)), path)
+        )
     elif fmt == "jsonl":
         yield from _read_jsonl(content, path)
     else:
-        yield from _read_json("".join(content), path)
+        yield from _read_json("".join(_strict(content)), path)
 
 
 def _read_json(text: str, path: Path) -> Iterator[Shipment | InputError]:
@@ -668,6 +692,11 @@ def _read_json(text: str, path: Path) -> Iterator[Shipment | InputError]:
 
 def _read_jsonl(lines: Iterable[str], path: Path) -> Iterator[Shipment | InputError]:
     for n, line in enumerate(lines, start=1):
+        if isinstance(line, _Undecodable):
+            yield RecordError(
+                line.message.removeprefix(f"{path}: "), shipment_id=None, location=f"line {n}"
+            )
+            continue
         if not line.strip():
             continue
         try:

@@ -267,3 +267,20 @@ def test_shipment_cli_binary_file_is_one_line_and_exit_2(tmp_path: Path, cli: Cl
     code, out, err = cli("shipment", path)
     assert (code, out) == (2, "")
     assert err.strip() == f"error: {path}: binary data, not a JSON, JSON Lines or CSV text file"
+
+
+def test_a_jsonl_record_that_is_not_utf8_is_rejected_on_its_own(tmp_path: Path) -> None:
+    """QA: Latin-1 bytes on line 5 of a JSON Lines file ended the run after four decisions
+    were shown (exit 2, no output file, no audit record); each record stands on its own."""
+    records = json.loads((SAMPLES / "shipments.json").read_text(encoding="utf-8"))
+    lines = [json.dumps(r, ensure_ascii=False).encode("utf-8") for r in records]
+    lines[4] = json.dumps(records[4], ensure_ascii=False).encode("latin-1", errors="replace")
+    lines[4] = lines[4].replace(b'"id": "', b'"id": "\xe9', 1)
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    got = list(load_shipments(path))
+    assert [g.id for g in got if not isinstance(g, InputError)] == [
+        r["id"] for i, r in enumerate(records) if i != 4
+    ]
+    (bad,) = [g for g in got if isinstance(g, InputError)]
+    assert str(bad).startswith("line 5: not UTF-8 text (")
