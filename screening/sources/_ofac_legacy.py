@@ -186,7 +186,7 @@ def _parse_legacy(files: Mapping[str, bytes], layout: LegacyLayout, *, source: s
         )
     if empty_addresses:
         result.notes.append(
-            f"{layout.addresses}: {empty_addresses} address rows with every field null ignored"
+            f"{layout.addresses}: {empty_addresses:,} address rows with every field null ignored"
         )
 
     # Every name on the list, to resolve "Linked To:" targets at the end of a Remarks text.
