@@ -438,11 +438,23 @@ class Shipment(BaseModel):
     def route_is_derived(self) -> bool:
         return not self.route
 
+    def end_user_places_beyond_route(self) -> tuple[str, ...]:
+        """End users' places a given route does not reach: the goods go on to them."""
+        if not self.route:
+            return ()
+        out: list[str] = []
+        for p in self.parties_with(PartyRole.END_USER):
+            if p.place and p.place not in self.route and p.place not in out:
+                out.append(p.place)
+        return tuple(out)
+
     def effective_route(self) -> tuple[str, ...]:
-        """The route as given, else one derived from the parties' places in the order
-        exporter (or seller) → intermediate consignees → consignees → end users."""
+        """The route as given, going on to the end users' places it does not reach (a route
+        of the shipping leg US > AE with an end user in IR is US > AE > IR); else one derived
+        from the parties' places in the order exporter (or seller) → intermediate consignees →
+        consignees → end users."""
         if self.route:
-            return tuple(self.route)
+            return (*self.route, *self.end_user_places_beyond_route())
         origin = [p.place for p in self.parties_with(PartyRole.EXPORTER) if p.place]
         origin = origin or [p.place for p in self.parties_with(PartyRole.SELLER) if p.place]
         out: list[str] = origin[:1]

@@ -551,6 +551,16 @@ def evaluate_shipment(
             warnings[w] = None
     if not route:
         warnings["no route given and none could be derived from the parties' countries"] = None
+    beyond = shipment.end_user_places_beyond_route()
+    if beyond:
+        warnings[
+            f"the route given ends in {shipment.route[-1]}; the end user's "
+            f"{'places' if len(beyond) > 1 else 'place'} {', '.join(beyond)} "
+            "were added as where the goods go on to"
+            if len(beyond) > 1
+            else f"the route given ends in {shipment.route[-1]}; the end user's place "
+            f"{beyond[0]} was added as where the goods go on to"
+        ] = None
     if not shipment.goods:
         warnings["no goods lines: the goods rules had nothing to check"] = None
     flagged = {(f.party_role, f.places) for f in findings if f.kind == "party_not_screened"}

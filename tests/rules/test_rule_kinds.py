@@ -237,16 +237,25 @@ def test_restricted_destination_parameters(tmp_path: Path) -> None:
     hit = evaluate(rs, route=["DE", "IR"], goods=[{"hs_code": "8458.11"}], parties=[US_EXPORTER])
     assert hit.decision is Decision.REVIEW
     assert hit.findings[0].message.endswith("goods: 8458.11 (CHPL Tier 4.B)")
-    # a party in a restricted place is ignored when roles = []
+    # a party in a restricted place is ignored when roles = [] (a consignee: an end user's
+    # place beyond the route given is where the goods go on to, so it is on the route)
     assert (
         evaluate(
             rs,
             route=["DE", "FR"],
             goods=[{"hs_code": "8458.11"}],
-            parties=[{"role": "end_user", "name": "X", "country": "IR"}],
+            parties=[{"role": "consignee", "name": "X", "country": "IR"}],
         ).decision
         is Decision.CLEAR
     )
+    beyond = evaluate(
+        rs,
+        route=["DE", "FR"],
+        goods=[{"hs_code": "8458.11"}],
+        parties=[{"role": "end_user", "name": "X", "country": "IR"}],
+    )
+    assert beyond.decision is Decision.REVIEW and beyond.route == ("DE", "FR", "IR")
+    assert "the route given ends in FR; the end user's place IR was added" in beyond.warnings[-1]
 
 
 # -- chpl_via_risk_country ---------------------------------------------------------------------
@@ -604,3 +613,23 @@ def test_the_decision_is_the_worst_finding_and_findings_are_ordered(
     )
     assert worse.decision.rank <= r.decision.rank
     assert worse.decision is not Decision.CLEAR
+
+
+def test_a_route_given_that_stops_short_of_the_end_user_is_judged_to_the_end_user(
+    ruleset: RuleSet,
+) -> None:
+    """QA: consignee in AE, end user in IR: BLOCK with the route derived (US > AE > IR), but
+    only REVIEW with the shipping leg given as the route (US > AE)."""
+    parties = [
+        US_EXPORTER,
+        {"role": "consignee", "name": "Gulf Star FZE", "country": "AE"},
+        {"role": "end_user", "name": "Pars Electronic", "country": "IR"},
+    ]
+    goods = [{"hs_code": "8542.31"}]
+    given = evaluate(ruleset, parties=parties, route=["US", "AE"], goods=goods)
+    derived = evaluate(ruleset, parties=parties, goods=goods)
+    assert derived.route == given.route == ("US", "AE", "IR")
+    assert given.decision is derived.decision is Decision.BLOCK
+    assert [f.rule_id for f in given.findings] == [f.rule_id for f in derived.findings]
+    assert derived.route_derived and not given.route_derived
+    assert any("the end user's place IR was added" in w for w in given.warnings)
