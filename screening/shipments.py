@@ -227,6 +227,27 @@ Place = Annotated[str, BeforeValidator(_place)]
 _OptText = Annotated[str | None, BeforeValidator(_blank_to_none)]
 
 
+#: Names that say no name was given (compared without spaces, dots, slashes and dashes).
+_PLACEHOLDER_NAMES = frozenset(
+    {
+        "unknown",
+        "unknownenduser",
+        "notknown",
+        "na",
+        "none",
+        "nil",
+        "tbd",
+        "tba",
+        "tbc",
+        "tobeadvised",
+        "tobedetermined",
+        "tobeconfirmed",
+        "xxx",
+        "",
+    }
+)
+
+
 class Party(BaseModel):
     """One party to a shipment. ``name`` is screened against the lists; ``country``/``region``
     feed the route rules; ``incorporated_on`` and ``residential_address`` are optional facts
@@ -277,6 +298,15 @@ class Party(BaseModel):
             if found:
                 out["region"] = found[0]
         return out
+
+    @field_validator("name")
+    @classmethod
+    def _placeholder(cls, v: str | None) -> str | None:
+        """A placeholder where a name should be ("TBD", "N/A", "unknown") is no name: the
+        party cannot be screened, and the rules for unnamed parties apply."""
+        if v is not None and re.sub(r"[\s./?()\-]+", "", v.casefold()) in _PLACEHOLDER_NAMES:
+            return None
+        return v
 
     @field_validator("role", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from screening.rules.model import (
     ForwarderAsEndUser,
     NewBuyerHighPriority,
     PartyListMatch,
+    PartyMissing,
     PartyNotScreened,
     PayerThirdCountry,
     ResidentialAddress,
@@ -431,6 +432,24 @@ def _party_not_screened(rule: PartyNotScreened, ctx: _Context) -> Iterator[Findi
             )
 
 
+def _party_missing(rule: PartyMissing, ctx: _Context) -> Iterator[Finding]:
+    goods = _matching_goods(rule, ctx)
+    if rule.has_goods_filter and not goods:
+        return
+    for role in rule.roles:
+        if ctx.shipment.parties_with(role):
+            continue
+        what = f" for {_goods_text(goods)}" if goods else ""
+        yield _finding(
+            rule,
+            ctx,
+            f"no {role.value.replace('_', ' ')} is named{what}",
+            party_role=role,
+            hs_code=goods[0].code if goods else None,
+            chpl_tier=goods[0].tier if goods else None,
+        )
+
+
 _EVALUATORS: dict[str, Callable[..., Iterator[Finding]]] = {
     "party_list_match": _party_list_match,
     "restricted_destination": _restricted_destination,
@@ -441,6 +460,7 @@ _EVALUATORS: dict[str, Callable[..., Iterator[Finding]]] = {
     "new_buyer_high_priority": _new_buyer,
     "residential_address": _residential_address,
     "party_not_screened": _party_not_screened,
+    "party_missing": _party_missing,
 }
 
 

@@ -301,6 +301,18 @@ class PartyNotScreened(_RuleBase):
     roles: list[PartyRole] = Field(default_factory=lambda: list(ALL_ROLES), min_length=1)
 
 
+_ALL_TIERS = ("1", "2", "3.A", "3.B", "4.A", "4.B")  # the CHPL's tiers (rules.reference)
+
+
+class PartyMissing(_GoodsFilter, _RuleBase):
+    """No party of a role in ``roles`` is given (by default the end user), when a goods line
+    matches the goods filter (by default CHPL tiers 1 to 4): who will use the goods is unknown."""
+
+    kind: Literal["party_missing"]
+    roles: list[PartyRole] = Field(default_factory=lambda: [PartyRole.END_USER], min_length=1)
+    chpl_tiers: list[Tier] = Field(default_factory=lambda: list(_ALL_TIERS))
+
+
 Rule = Annotated[
     PartyListMatch
     | RestrictedDestination
@@ -310,7 +322,8 @@ Rule = Annotated[
     | PayerThirdCountry
     | NewBuyerHighPriority
     | ResidentialAddress
-    | PartyNotScreened,
+    | PartyNotScreened
+    | PartyMissing,
     Field(discriminator="kind"),
 ]
 
@@ -325,6 +338,7 @@ KINDS: dict[str, type[_RuleBase]] = {
     "new_buyer_high_priority": NewBuyerHighPriority,
     "residential_address": ResidentialAddress,
     "party_not_screened": PartyNotScreened,
+    "party_missing": PartyMissing,
 }
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rules_helpers import el_hit, evaluate, fake_screener, rule_ids, sdn_hit
 
 from screening.rules import Decision, RuleSet, Severity, load_ruleset
-from screening.shipments import PartyRole
+from screening.shipments import Party, PartyRole
 
 US_EXPORTER = {"role": "exporter", "name": "Cascade Logic Devices Inc.", "country": "US"}
 
@@ -633,3 +633,34 @@ def test_a_route_given_that_stops_short_of_the_end_user_is_judged_to_the_end_use
     assert [f.rule_id for f in given.findings] == [f.rule_id for f in derived.findings]
     assert derived.route_derived and not given.route_derived
     assert any("the end user's place IR was added" in w for w in given.warnings)
+
+
+# -- party_missing -----------------------------------------------------------------------------
+
+
+def test_party_missing_fires_for_chpl_goods_without_an_end_user(tmp_path: Path) -> None:
+    """QA: no rule kind could say "no end user is named"."""
+    rs = one_rule(tmp_path, 'kind = "party_missing"\nseverity = "medium"\ndecision = "review"')
+    consignee = {"role": "consignee", "name": "Weber GmbH", "country": "DE"}
+    end_user = {"role": "end_user", "name": "Weber Werk GmbH", "country": "DE"}
+    chips = [{"hs_code": "8542.31"}]
+    r = evaluate(rs, parties=[US_EXPORTER, consignee], route=["US", "DE"], goods=chips)
+    assert r.decision is Decision.REVIEW
+    (f,) = r.findings
+    assert f.message == "no end user is named for 8542.31 (CHPL Tier 1)"
+    assert (f.party_role, f.hs_code, f.chpl_tier) == ("end_user", "8542.31", "1")
+    chairs = [{"hs_code": "9401.39"}]
+    assert evaluate(
+        rs, parties=[US_EXPORTER, consignee], route=["US", "DE"], goods=chairs
+    ).decision is (Decision.CLEAR)
+    named = evaluate(
+        rs, parties=[US_EXPORTER, consignee, end_user], route=["US", "DE"], goods=chips
+    )
+    assert named.decision is Decision.CLEAR
+
+
+@pytest.mark.parametrize("placeholder", ["TBD", "T.B.D.", "N/A", "unknown", "To be advised"])
+def test_a_placeholder_name_is_no_name(placeholder: str) -> None:
+    # QA: an end user "TBD" was screened as if it were a name, and nothing was flagged.
+    assert Party(role="end_user", name=placeholder, country="AE").name is None
+    assert Party(role="end_user", name="TBD Logistics").name == "TBD Logistics"

@@ -41,7 +41,8 @@ def test_the_default_rule_set_loads_with_every_kind() -> None:
     assert rs.path == default_ruleset_path().resolve()
     assert {r.kind for r in rs.rules} == set(KINDS)
     assert rs.sha256 == hashlib.sha256(default_ruleset_path().read_bytes()).hexdigest()
-    assert len({r.id for r in rs.rules}) == len(rs.rules) == 11
+    assert len({r.id for r in rs.rules}) == len(rs.rules) == 12
+    assert [r.id for r in rs.rules if not r.enabled] == ["end-user-missing"]  # off by default
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,7 @@ def test_every_result_carries_the_rule_set_version_and_the_snapshots(
 ) -> None:
     for r in results.values():
         assert r.ruleset == ruleset.version_info
-        assert r.ruleset.version == "2026.11.23"
+        assert r.ruleset.version == "2026.11.23.2"
         assert len(r.ruleset.sha256) == 64
         assert [ref.name for ref in r.ruleset.references] == ["chpl", "risk_countries"]
         assert r.snapshots == (csl_snapshot(),)

@@ -89,7 +89,8 @@ def test_the_sample_file_blocks_and_lists_every_finding() -> None:
     )
     assert "source: FIN-2022-Alert003, TRI-SEAL-2023-03-02, QUINT-SEAL-2023-12-11" in out
     assert f"hit: consignee 'Kral Aviation': BIS Entity List {KRAL_AVIATION_ID}" in out
-    assert "6 shipment(s): 2 block, 2 review, 2 clear, 0 rejected — rules default 2026.11.23" in out
+    summary = "6 shipment(s): 2 block, 2 review, 2 clear, 0 rejected — rules default 2026.11.23.2"
+    assert summary in out
     assert "lists bis_entity_list #7 (2023-11-30, stale)" in out
     assert len(FakeScreener.opened) == 1
     assert out.count("warning: bis_entity_list snapshot is stale") == 1  # shown once
@@ -217,15 +218,15 @@ def test_rules_list_json() -> None:
     result = run("rules", "list", "--json")
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
-    assert payload["ruleset"]["version"] == "2026.11.23"
-    assert len(payload["rules"]) == 11
+    assert payload["ruleset"]["version"] == "2026.11.23.2"
+    assert len(payload["rules"]) == 12
     assert payload["documents"]["CHPL-2024-02-23"]["date"] == "2024-02-23"
 
 
 def test_rules_validate(tmp_path: Path) -> None:
     good = run("rules", "validate", str(SAMPLES.parent.parent / "lists" / "rules" / "default.toml"))
     assert good.exit_code == 0
-    assert good.stdout.startswith("ok: 11 rules (11 enabled), 10 documents, kinds: ")
+    assert good.stdout.startswith("ok: 12 rules (11 enabled), 10 documents, kinds: ")
     bad = tmp_path / "bad.toml"
     bad.write_text(
         'name = "x"\nversion = "1"\n[documents.D]\ntitle = "t"\n[[rules]]\nid = "a"\n'
