@@ -79,6 +79,8 @@ def _render(result: ShipmentResult, seen_warnings: set[str]) -> list[str]:
         sources = ", ".join(s.id for s in f.sources)
         lines.append(f"  {f.decision.upper():6} {f.severity.value:8} {f.rule_id}: {f.message}")
         lines.append(f"  {'':6} {'':8} source: {sources}")
+        for basis in f.basis:
+            lines.append(f"  {'':6} {'':8} basis: {basis}")
     hits = [p for p in result.parties if p.hits]
     for p in hits:
         best = max(p.hits, key=lambda h: h.score)

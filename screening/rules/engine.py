@@ -484,6 +484,38 @@ def _screen_parties(
     return tuple(out)
 
 
+#: Rule kinds that fire because a place is in a country table (risk or restricted).
+_PLACE_KINDS = frozenset(
+    {"restricted_destination", "chpl_via_risk_country", "risk_then_restricted_route"}
+)
+#: The tables whose entries make those rules fire (not the partner-country table).
+_BASIS_TABLES = ("restricted", "transshipment_risk")
+
+
+def _with_basis(f: Finding, ruleset: RuleSet) -> Finding:
+    """``f`` with the country-table entries of its places: a finding cites its rule's
+    documents, and the entry says whether those documents name that place at all."""
+    if f.kind not in _PLACE_KINDS or not f.places:
+        return f
+    basis: list[str] = []
+    for place in f.places:
+        for name in _BASIS_TABLES:
+            table = ruleset.reference.tables.get(name)
+            if table is None:
+                continue
+            entry = next(
+                (e for e in table.entries if e.code in (place, place_country(place))), None
+            )
+            if entry is None:
+                continue
+            text = f"{entry.code} ({name}): named in {'; '.join(entry.named_in)}"
+            if entry.note:
+                text += f" ({entry.note})"
+            if text not in basis:
+                basis.append(text)
+    return f.model_copy(update={"basis": tuple(basis)}) if basis else f
+
+
 #: The finding of a list hit that no enabled rule reported (the list-match rules are disabled
 #: or narrowed in an edited rule set): never a CLEAR shipment with a potential list match.
 UNCOVERED_HIT_RULE = "list-hit-without-rule"
@@ -552,7 +584,7 @@ def evaluate_shipment(
             )
             ranked.append((key, f))
     ranked.sort(key=lambda kf: kf[0])
-    findings = tuple(f for _, f in ranked) + _uncovered_hits(ranked, screened)
+    findings = tuple(_with_basis(f, ruleset) for _, f in ranked) + _uncovered_hits(ranked, screened)
     if any(f.decision == "block" for f in findings):
         decision = Decision.BLOCK
     elif findings:

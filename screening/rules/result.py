@@ -31,6 +31,9 @@ class Finding(_Frozen):
     hs_code: str | None = None  # HS-6, "8542.31"
     chpl_tier: str | None = None
     hit: Hit | None = None  # the list entry, for list-match rules
+    #: Why each of ``places`` counts, from the country tables: where the table says the place is
+    #: named, and the table's note (an analyst's addition is said to be one).
+    basis: tuple[str, ...] = ()
 
 
 class PartyResult(_Frozen):

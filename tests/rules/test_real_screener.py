@@ -102,3 +102,16 @@ def test_a_list_hit_no_enabled_rule_reports_is_still_put_to_review(tmp_path: Pat
     # With the default rules the hit is reported by them, not twice.
     default_result = screener.screen_shipment(shipment, load_ruleset())
     assert not [f for f in default_result.findings if f.rule_id == "list-hit-without-rule"]
+
+
+def test_a_finding_says_where_its_country_table_names_each_place(
+    results: dict[str, ShipmentResult],
+) -> None:
+    """QA: the AZ finding cited FIN-2022-Alert003, which the table itself says does not name
+    AZ; the finding now carries the table entry's own basis and note."""
+    (risk,) = [f for f in results["S-1002"].findings if f.rule_id == "chpl-transshipment-risk"]
+    (basis,) = risk.basis
+    assert basis.startswith("AZ (transshipment_risk): named in ")
+    assert "Analyst addition: NOT among the 18 countries of FIN-2022-Alert003." in basis
+    listed = [f for f in results["S-1004"].findings if f.kind == "party_list_match"]
+    assert listed and all(f.basis == () for f in listed)  # a list match is not table-based
