@@ -53,7 +53,14 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from screening.config import source_definitions
 from screening.rules.reference import CHPL_TIERS, TABLE_NAMES
@@ -213,6 +220,12 @@ class PartyListMatch(_RuleBase):
         return v
 
 
+def _where_or_never(route_positions: list[RoutePosition], roles: list[PartyRole]) -> None:
+    """A rule that looks neither at the route nor at any party can never fire."""
+    if not route_positions and not roles:
+        raise ValueError("route_positions and roles are both empty: the rule can never fire")
+
+
 class RestrictedDestination(_GoodsFilter, _RuleBase):
     """A restricted place on the route (at ``route_positions``) or as the place of a party in
     ``roles``; with a goods filter, only when a goods line matches it."""
@@ -221,6 +234,11 @@ class RestrictedDestination(_GoodsFilter, _RuleBase):
     places: list[PlaceSpec] = Field(default_factory=lambda: ["@restricted"], min_length=1)
     route_positions: list[RoutePosition] = Field(default_factory=lambda: list(_ALL_POSITIONS))
     roles: list[PartyRole] = Field(default_factory=lambda: list(ALL_ROLES))
+
+    @model_validator(mode="after")
+    def _can_fire(self) -> RestrictedDestination:
+        _where_or_never(self.route_positions, self.roles)
+        return self
 
 
 class ChplViaRiskCountry(_GoodsFilter, _RuleBase):
@@ -234,6 +252,13 @@ class ChplViaRiskCountry(_GoodsFilter, _RuleBase):
     route_positions: list[RoutePosition] = Field(default_factory=lambda: list(_AFTER_ORIGIN))
     roles: list[PartyRole] = Field(default_factory=lambda: list(_NOT_ORIGIN_ROLES))
     tier_severity: dict[Tier, Severity] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _can_fire(self) -> ChplViaRiskCountry:
+        _where_or_never(self.route_positions, self.roles)
+        if not (self.chpl_tiers or self.hs_codes):
+            raise ValueError("chpl_tiers and hs_codes are both empty: no goods line can match")
+        return self
 
 
 class RiskThenRestrictedRoute(_GoodsFilter, _RuleBase):

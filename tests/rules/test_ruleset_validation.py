@@ -96,6 +96,16 @@ def test_the_default_rule_set_loads_with_every_kind() -> None:
             "restricted_destination",
             "rule 'r1': roles[0]: 'shipper': input should be 'exporter',",
         ),
+        (  # QA: rules that can never fire passed validation
+            "route_positions = []\nroles = []",
+            "restricted_destination",
+            "rule 'r1': route_positions and roles are both empty: the rule can never fire",
+        ),
+        (
+            "chpl_tiers = []",
+            "chpl_via_risk_country",
+            "rule 'r1': chpl_tiers and hs_codes are both empty: no goods line can match",
+        ),
         (
             "min_score = 1.5",
             "party_list_match",
