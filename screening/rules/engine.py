@@ -297,10 +297,19 @@ def _words(text: str) -> str:
     return f" {_NON_ALNUM.sub(' ', anyascii(text).casefold()).strip()} "
 
 
+def _party_key(name: str) -> str:
+    """A company's name as two mentions of it compare: legal form, punctuation, case and
+    spacing aside ("Gulf Star F.Z.E." and "GULF STAR FZE" are one)."""
+    from screening.names.normalize import parse_name
+
+    tokens = parse_name(name, person=False).tokens
+    return "".join(tokens) if tokens else _words(name).replace(" ", "")
+
+
 def _forwarder_as_end_user(rule: ForwarderAsEndUser, ctx: _Context) -> Iterator[Finding]:
     parties = ctx.shipment.parties
     forwarders = {
-        _words(p.name) for p in parties if p.role is PartyRole.FREIGHT_FORWARDER and p.name
+        _party_key(p.name) for p in parties if p.role is PartyRole.FREIGHT_FORWARDER and p.name
     }
     keywords = [(k, _words(k)) for k in rule.keywords if _words(k).strip()]
 
@@ -308,7 +317,7 @@ def _forwarder_as_end_user(rule: ForwarderAsEndUser, ctx: _Context) -> Iterator[
         if not p.name:
             return None
         words = _words(p.name)
-        if words in forwarders:
+        if _party_key(p.name) in forwarders:
             return "also given as the freight forwarder"
         for keyword, kw in keywords:
             if kw in words:

@@ -390,6 +390,26 @@ def test_the_forwarder_named_as_end_user_is_caught_by_name(ruleset: RuleSet) -> 
     assert "(also given as the freight forwarder)" in r.findings[0].message
 
 
+@pytest.mark.parametrize(
+    ("forwarder", "end_user"),
+    [("Gulf Star FZE", "Gulf Star F.Z.E."), ("Silk-Road Partners LLP", "SILK ROAD PARTNERS")],
+)
+def test_the_forwarder_is_recognised_whatever_its_legal_form_and_punctuation(
+    ruleset: RuleSet, forwarder: str, end_user: str
+) -> None:
+    # QA: "Gulf Star F.Z.E." as end user was not recognised as the forwarder "Gulf Star FZE".
+    r = evaluate(
+        ruleset,
+        parties=[
+            US_EXPORTER,
+            {"role": "freight_forwarder", "name": forwarder, "country": "AE"},
+            {"role": "end_user", "name": end_user, "country": "AE"},
+        ],
+        route=["US", "AE"],
+    )
+    assert "forwarder-as-end-user" in rule_ids(r)
+
+
 def test_a_forwarder_consignee_with_a_real_end_user_is_fine(ruleset: RuleSet) -> None:
     r = evaluate(
         ruleset,
