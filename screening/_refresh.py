@@ -520,41 +520,29 @@ def _ingest(
             store.mark_checked(current.id, retrieved_at)
             if origin == "download":
                 current = _note_validators(store, current, mine)
-            same = f"same files as snapshot {current.id}"
-            store.record_attempt(source.id, "unchanged", same, current.id)
-            return SourceOutcome(
-                source=source.id,
-                status="unchanged",
-                message=same,
-                snapshot=current,
-                previous_id=current.id,
-                seconds=time.perf_counter() - t0 + extra_seconds,
+            return _unchanged(
+                store,
+                source.id,
+                current,
+                f"same files as snapshot {current.id}",
+                time.perf_counter() - t0 + extra_seconds,
             )
         _sniff(source, files)
         result = _parse(source, files)
-        counted = {k.upper(): v for k, v in result.rows.items()}
-        mine = [
-            f.model_copy(update={"rows": counted[f.name.upper()]})
-            if f.name.upper() in counted
-            else f
-            for f in mine
-        ]
+        mine = [f.model_copy(update={"rows": result.rows_of(f.name)}) for f in mine]
         _validate(settings, source, result, current)
         _validate_files(settings, source, mine, current)
         if current is not None and not current.is_seed and _same_entries(store, current, result):
             # Other bytes, the same list (rows reordered, a file re-saved): no new snapshot, so
             # the kept history holds real changes only.
             store.mark_checked(current.id, retrieved_at)
-            same = f"same entries as snapshot {current.id} (the files changed, the list did not)"
-            store.record_attempt(source.id, "unchanged", same, current.id)
-            return SourceOutcome(
-                source=source.id,
-                status="unchanged",
-                message=same,
-                snapshot=current,
-                previous_id=current.id,
-                notes=list(result.notes),
-                seconds=time.perf_counter() - t0 + extra_seconds,
+            return _unchanged(
+                store,
+                source.id,
+                current,
+                f"same entries as snapshot {current.id} (the files changed, the list did not)",
+                time.perf_counter() - t0 + extra_seconds,
+                notes=result.notes,
             )
         info = store.write_snapshot(
             source.id,
@@ -587,6 +575,27 @@ def _ingest(
         skipped=dict(result.skipped),
         notes=list(result.notes),
         seconds=time.perf_counter() - t0 + extra_seconds,
+    )
+
+
+def _unchanged(
+    store: Store,
+    source_id: str,
+    current: SnapshotInfo,
+    message: str,
+    seconds: float,
+    notes: Sequence[str] = (),
+) -> SourceOutcome:
+    """The outcome of a source whose current snapshot stays, recorded as its last attempt."""
+    store.record_attempt(source_id, "unchanged", message, current.id)
+    return SourceOutcome(
+        source=source_id,
+        status="unchanged",
+        message=message,
+        snapshot=current,
+        previous_id=current.id,
+        notes=list(notes),
+        seconds=seconds,
     )
 
 

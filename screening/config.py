@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -93,8 +94,6 @@ def _not_a_bool(value: object) -> object:
 
 def _check_url(url: str) -> str:
     """A source URL must be http(s) with a host (and a valid port, if any)."""
-    from urllib.parse import urlsplit
-
     # Shown without a query string or user:password (a signed link's signature, a secret).
     shown = re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0])
     if url != url.strip() or any(c.isspace() for c in url):

@@ -129,6 +129,14 @@ class ParseResult(BaseModel):
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
 
+    def rows_of(self, file: str) -> int | None:
+        """The data rows read from ``file`` (names compared without regard to case), if
+        counted."""
+        for name, n in self.rows.items():
+            if name.upper() == file.upper():
+                return n
+        return None
+
 
 class RawFile(_Frozen):
     """One downloaded (or imported) file behind a snapshot."""

@@ -64,13 +64,12 @@ def ensure_seeds(store: Store, settings: Settings) -> list[SnapshotInfo]:
                 f"{definition.id}: the seed has no publish date (set seed_published)",
                 source=definition.id,
             )
-        counted = {k.upper(): v for k, v in result.rows.items()}
         raw_files = [
             RawFile(
                 name=name,
                 sha256=hashlib.sha256(blob).hexdigest(),
                 size=len(blob),
-                rows=counted.get(name.upper()),
+                rows=result.rows_of(name),
             )
             for name, blob in files.items()
         ]
