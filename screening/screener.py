@@ -38,6 +38,7 @@ from screening.matching.index import (
     MatchIndex,
     Query,
     explain_pairs,
+    load_tables,
     merge_candidates,
 )
 from screening.models import (
@@ -317,6 +318,8 @@ def _worker_pool(index: MatchIndex, path: Path, workers: int) -> ProcessPoolExec
     global _WORKER_INDEX
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         _WORKER_INDEX = index
+        load_tables()  # inherited by every worker, not loaded by each
+        to_iso2("US")
         return ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("fork")
         )

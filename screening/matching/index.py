@@ -52,7 +52,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 9
+INDEX_FORMAT = 12
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -110,6 +110,9 @@ class IndexedName(NamedTuple):
     total_weight: float
     #: the least weight factor an unmatched part of this name can have in the alignment
     unmatched_factor: float
+    #: a bit per first letter of its parts (see ``initial_bit``): a query part whose first
+    #: letter has no bit here has no typo partner in this name
+    initials: int
 
 
 class Candidate(NamedTuple):
@@ -193,6 +196,19 @@ def fixed_weight(form: str) -> float | None:
     if form in kb.generic:
         return GENERIC_WEIGHT
     return None
+
+
+def initial_bit(form: str) -> int:
+    """A bit standing for the first letter of a part (letters may share one: the test it
+    serves only needs that equal letters get equal bits)."""
+    return 1 << (ord(form[0]) & 63)
+
+
+def _initials(forms: Iterable[str]) -> int:
+    bits = 0
+    for f in forms:
+        bits |= initial_bit(f)
+    return bits
 
 
 def _is_low(form: str) -> bool:
@@ -329,6 +345,12 @@ class MatchIndex:
         self.neighbours = neighbours  # one-deletion variant of a skeleton -> skeletons
         self.form_weight = form_weight
         self.snapshots = snapshots
+        #: per name: (total weight, least unmatched factor, initials), read together by the
+        #: candidate estimate
+        self.meta = [(x.total_weight, x.unmatched_factor, x.initials) for x in names]
+        #: the phonetic key of every part of a list name: most parts of a screened name are
+        #: spelt as some list name spells them
+        self.form_key = {f: k for x in names for f, k in zip(x.forms, x.keys, strict=True)}
         self.format = INDEX_FORMAT
         self.knowledge_version = knowledge().version
         #: (form, key) of every part of a list name, and of every two adjacent parts run
@@ -438,6 +460,7 @@ class MatchIndex:
                         ),
                         default=UNMATCHED_WEIGHT_DEFAULT,
                     ),
+                    _initials(forms),
                 )
             )
             for k, w, f in zip(keys, weights, forms, strict=True):
@@ -536,7 +559,8 @@ class MatchIndex:
             correct=_legal_word,
         )
         forms = tuple(query_form(t, person) for t in parts.tokens)
-        keys = tuple(phonetic_key(f) for f in forms)
+        form_key = self.form_key
+        keys = tuple(form_key.get(f) or phonetic_key(f) for f in forms)
         # Weights from the frozen table, not from this index: a query is prepared the same
         # whatever the lists hold, so its score against an entry never depends on the others.
         frequencies = name_frequencies()
@@ -676,6 +700,17 @@ class MatchIndex:
                         prev = best.get(n)
                         if prev is None or gain > prev[0]:
                             best[n] = (gain, wk)
+            elif sum(len(postings[k]) for k in similar) <= 4 * len(acc_by_name):
+                # Only names found already: through this part's postings when they are
+                # fewer than the names' parts, else through the names' parts.
+                for k, sim in similar.items():
+                    wk = key_weight[k]
+                    gain = sim * (wq + wk)
+                    for n in postings[k]:
+                        if n in acc_by_name:
+                            prev = best.get(n)
+                            if prev is None or gain > prev[0]:
+                                best[n] = (gain, wk)
             else:
                 for n in acc_by_name:
                     for k in names[n].keys:
@@ -737,7 +772,7 @@ class MatchIndex:
         # Query parts long enough for a typo the index may not have seen: (bit, first letter,
         # length, weight).
         typo_parts = [
-            (1 << i, q.forms[i][0], len(q.forms[i]), q.weights[i])
+            (1 << i, q.forms[i][0], len(q.forms[i]), q.weights[i], initial_bit(q.forms[i]))
             for i in lookup
             if len(q.forms[i]) >= TYPO_MIN_LENGTH
         ]
@@ -746,18 +781,21 @@ class MatchIndex:
         typo_bits = 0
         for bit, *_ in typo_parts:
             typo_bits |= bit
-        unpaired_weight: dict[int, float] = {}  # bits of typo parts -> their weight
+        # bits of typo parts -> their weight, and the bits of their first letters
+        unpaired_weight: dict[int, tuple[float, int]] = {}
         need = floor - CANDIDATE_MARGIN
         ranked = []
+        meta = self.meta
+        two_free = 2 * free
+        base_den = wq_total + free
         for n, (gain, mc, _, mask) in acc_by_name.items():
-            cand = names[n]
+            total_weight, factor, initials = meta[n]
             # Optimistic: the query's generic words pair with list parts of the same weight.
-            rest = cand.total_weight - mc - free
+            rest = total_weight - mc - free
             if rest < 0.0:
                 rest = 0.0
-            factor = cand.unmatched_factor
-            num = gain + 2 * free
-            den = wq_total + mc + free
+            num = gain + two_free
+            den = base_den + mc
             est = num / (den + factor * rest)
             if est < need:
                 # A query part that did not find this name (a bad typo) may still pair with one
@@ -766,10 +804,19 @@ class MatchIndex:
                 unpaired = typo_bits & ~int(mask)
                 if not unpaired:
                     continue
-                most = unpaired_weight.get(unpaired)
-                if most is None:
-                    most = sum(w for bit, _, _, w in typo_parts if unpaired & bit)
-                    unpaired_weight[unpaired] = most
+                known = unpaired_weight.get(unpaired)
+                if known is None:
+                    most = 0.0
+                    letters = 0
+                    for bit, _, _, w, letter in typo_parts:
+                        if unpaired & bit:
+                            most += w
+                            letters |= letter
+                    known = (most, letters)
+                    unpaired_weight[unpaired] = known
+                most, letters = known
+                if not initials & letters:
+                    continue  # no part of the name begins as one of them: no partner
                 # Paired at a typo's similarity with list parts of total weight x (0 <= x <=
                 # rest), the score would be (num + TYPO_SIM (most + x)) / (den + x + factor
                 # (rest - x)): monotonic in x, so at its best at one end.
@@ -780,8 +827,9 @@ class MatchIndex:
                 typo = 0.0  # query weight that has a plausible partner
                 partners = 0.0  # the partners' weight
                 used = 0
+                cand = names[n]
                 forms, keys, weights = cand.forms, cand.keys, cand.weights
-                for bit, first, length, weight in typo_parts:
+                for bit, first, length, weight, _ in typo_parts:
                     if not unpaired & bit:
                         continue
                     for j, f in enumerate(forms):
@@ -936,6 +984,15 @@ def adjust(
         score = threshold
         notes.append("exact name match: kept at the threshold")
     return round(score, 4), tuple(notes)
+
+
+def load_tables() -> None:
+    """Load the name tables a query needs (knowledge, name frequencies, typo vocabularies),
+    which otherwise load on the first query: done before worker processes fork, so that each
+    inherits them instead of loading them again."""
+    name_frequencies()
+    _given_spellings()
+    _typo_vocabulary()
 
 
 def _legal_word(token: str) -> str:
