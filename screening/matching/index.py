@@ -900,6 +900,7 @@ class MatchIndex:
                     cand.weights,
                     cand.roles,
                     cache,
+                    exact_only=q.cjk,
                 )
                 method = "tokens"
                 if len(q.forms) != len(cand.forms) and raw < 0.95:

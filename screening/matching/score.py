@@ -72,8 +72,13 @@ def align(
     c_weights: tuple[float, ...],
     c_roles: tuple[str, ...],
     cache: dict[tuple[str, str], float],
+    *,
+    exact_only: bool = False,
 ) -> tuple[float, list[tuple[int, int, float]]]:
     """Weighted-Dice alignment score and the pairs (query index, list index, similarity).
+
+    ``exact_only``: parts pair only when spelt alike (a name in Chinese characters, whose
+    pinyin syllables are each a different character: "yang" is not "zhang", nor "jian" "jiang").
 
     ``q_maps[i]`` maps the phonetic keys similar to query part ``i`` to their similarity (as
     found by the index); parts without a map (generic words) pair only when equal. Parts left
@@ -83,8 +88,8 @@ def align(
     pairs: list[tuple[float, int, int, int]] = []
     nc = len(c_forms)
     for i, qf in enumerate(q_forms):
-        m = q_maps[i]
-        qk = q_keys[i]
+        m = None if exact_only else q_maps[i]
+        qk = "" if exact_only else q_keys[i]
         qr = q_roles[i]
         if m:
             # Two list parts the query runs together ("OSTECEC" / "OSTEC-EC"): paired as one.
@@ -117,7 +122,7 @@ def align(
             pairs.append((sim, i, j, 1 << j))
     chosen: list[tuple[int, int, float]] = []
     used_q, used_c = _assign(pairs, 0, 0, chosen)
-    if chosen and len(chosen) < len(q_forms) and len(chosen) < nc:
+    if chosen and not exact_only and len(chosen) < len(q_forms) and len(chosen) < nc:
         extra: list[tuple[float, int, int, int]] = []
         for i, qf in enumerate(q_forms):
             if used_q & (1 << i) or q_maps[i] is None:

@@ -105,6 +105,17 @@ def test_unlisted_names_do_not_alert(screener: Screener, query: str) -> None:
     assert keys(screener, query) == []
 
 
+def test_chinese_characters_match_only_the_same_syllables(screener: Screener) -> None:
+    # 张伟 is Zhang Wei: the listed ZHANG, Wei. 杨伟 (Yang Wei) and 杨建 (Yang Jian) are other
+    # names, though the rules that make Zhukov and Jukoff one key would read Zhang as Yang;
+    # 张建平 (Zhang Jian Ping) is not ZHANG, Jiang Ping.
+    zhang_wei = ("ofac_sdn", "45391")
+    assert zhang_wei in keys(screener, "张伟")
+    assert keys(screener, "杨伟") == []
+    assert keys(screener, "杨建") == []
+    assert ("ofac_sdn", "9340") not in keys(screener, "张建平")
+
+
 def test_generic_words_alone_never_match_a_distinctive_name(screener: Screener) -> None:
     # "Sberbank Trading" shares the distinctive word; "Trading Bank" shares only generic words.
     assert SBERBANK in keys(screener, "Sberbank")
