@@ -75,6 +75,13 @@ CANDIDATE_MARGIN = 0.05
 TYPO_SIM = 0.8
 #: Only parts this long are assumed to be typos the index could not see.
 TYPO_MIN_LENGTH = 5
+#: A query part this long that the index finds nothing for is looked up as list parts run
+#: together, through the parts it begins with ...
+JOIN_MIN_LENGTH = 8
+#: ... unless that part is on more list names than this, or the index found a key this
+#: similar to the query part.
+MAX_PREFIX_POSTINGS = 200
+JOIN_MAX_SIMILARITY = 0.9
 
 _PAREN = re.compile(r"\(([^()]*)\)")
 _ALIAS_PREFIX = re.compile(
@@ -196,6 +203,27 @@ def fixed_weight(form: str) -> float | None:
     if form in kb.generic:
         return GENERIC_WEIGHT
     return None
+
+
+def _run_together(
+    word: str, forms: tuple[str, ...], weights: tuple[float, ...], j: int
+) -> tuple[int, float] | None:
+    """When ``word`` is list parts ``j``, ``j + 1``, … written as one word (all their letters,
+    but for at most two at the end): the bits of those parts and their weight, else None."""
+    joined = forms[j]
+    if len(joined) < 2 or len(joined) >= len(word) or not word.startswith(joined):
+        return None
+    bits = 1 << j
+    weight = weights[j]
+    k = j + 1
+    while k < len(forms) and len(joined) < len(word) and word.startswith(joined + forms[k]):
+        joined += forms[k]
+        bits |= 1 << k
+        weight += weights[k]
+        k += 1
+    if k == j + 1 or len(joined) < len(word) - 2:
+        return None
+    return bits, weight
 
 
 def initial_bit(form: str) -> int:
@@ -633,6 +661,29 @@ class MatchIndex:
                     out[k] = sim
         return out
 
+    def _run_together_names(self, word: str) -> Iterator[int]:
+        """Names with parts that ``word`` writes as one word: it begins with one of their
+        parts (three letters or more) and goes on with the next ones (see ``_run_together``).
+        Parts on more than ``MAX_PREFIX_POSTINGS`` names are not followed."""
+        form_key = self.form_key
+        postings = self.postings
+        names = self.names
+        for end in range(3, len(word) - 1):
+            prefix = word[:end]
+            key = form_key.get(prefix)
+            if key is None:
+                continue
+            found = postings[key]
+            if len(found) > MAX_PREFIX_POSTINGS:
+                continue
+            for n in found:
+                cand = names[n]
+                if any(
+                    f == prefix and _run_together(word, cand.forms, cand.weights, j)
+                    for j, f in enumerate(cand.forms)
+                ):
+                    yield n
+
     def candidates(
         self, q: Query, floor: float = 0.0
     ) -> tuple[list[tuple[float, int]], tuple[dict[str, float] | None, ...]]:
@@ -768,11 +819,30 @@ class MatchIndex:
                         rec[1] += wk - own_list
                         rec[2] += w - own_query
                         rec[3] = found | bits
+        # A long query part the index found no close key for may be list parts run together
+        # ("JAISHIMOHAMMED" / "JAISH-I-MOHAMMED"): names with such parts are candidates too,
+        # for the typo search below to judge.
+        for i in lookup:
+            part_map = maps[i]
+            if (
+                len(q.forms[i]) >= JOIN_MIN_LENGTH
+                and max((part_map or {}).values(), default=0.0) < JOIN_MAX_SIMILARITY
+            ):
+                for n in self._run_together_names(q.forms[i]):
+                    if n not in acc_by_name:
+                        acc_by_name[n] = [0.0, 0.0, 0.0, 0]
         wq_total = sum(q.weights)
         # Query parts long enough for a typo the index may not have seen: (bit, first letter,
         # length, weight).
         typo_parts = [
-            (1 << i, q.forms[i][0], len(q.forms[i]), q.weights[i], initial_bit(q.forms[i]))
+            (
+                1 << i,
+                q.forms[i][0],
+                len(q.forms[i]),
+                q.weights[i],
+                initial_bit(q.forms[i]),
+                q.forms[i],
+            )
             for i in lookup
             if len(q.forms[i]) >= TYPO_MIN_LENGTH
         ]
@@ -808,7 +878,7 @@ class MatchIndex:
                 if known is None:
                     most = 0.0
                     letters = 0
-                    for bit, _, _, w, letter in typo_parts:
+                    for bit, _, _, w, letter, _ in typo_parts:
                         if unpaired & bit:
                             most += w
                             letters |= letter
@@ -829,19 +899,24 @@ class MatchIndex:
                 used = 0
                 cand = names[n]
                 forms, keys, weights = cand.forms, cand.keys, cand.weights
-                for bit, first, length, weight, _ in typo_parts:
+                for bit, first, length, weight, _, form in typo_parts:
                     if not unpaired & bit:
                         continue
                     for j, f in enumerate(forms):
-                        if (
-                            not used & (1 << j)
-                            and f[0] == first
-                            and -2 <= len(f) - length <= 2
-                            and keys[j] not in seen_keys
-                        ):
+                        if used & (1 << j) or f[0] != first or keys[j] in seen_keys:
+                            continue
+                        if -2 <= len(f) - length <= 2:
                             typo += weight
                             partners += weights[j]
                             used |= 1 << j
+                            break
+                        taken = _run_together(form, forms, weights, j)
+                        if taken and not used & taken[0]:
+                            # The query writes this part and the next ones as one word
+                            # ("KOMSOMOLSKONAMUR" / "KOMSOMOLSK-ON-AMUR").
+                            typo += weight
+                            partners += taken[1]
+                            used |= taken[0]
                             break
                 if partners > rest:
                     partners = rest

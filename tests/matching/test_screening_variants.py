@@ -45,6 +45,13 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
             "typo the index cannot see, in a part also found as a pair",
         ),
         ("ZARECHE4 OOO", ("ofac_sdn", "35331"), "hyphenated name and number run together"),
+        ("JAISHIMOHAMMED", ("ofac_sdn", "6935"), "three hyphenated parts run together"),
+        ("THIEVESINLAW", ("ofac_sdn", "23223"), "three parts run together, short ones inside"),
+        (
+            "KOMSOMOLSKONAMUR AVIATION PLANT",
+            ("ofac_sdn", "35341"),
+            "a three-part town run together beside words the index finds",
+        ),
         (
             "PUBLIC JOINTSTOCK COMPANY ODKUFIMSKOYE MOTOROSTROITELNOYE PRODUCTION ASSOCIATION",
             ("ofac_sdn", "35353"),
