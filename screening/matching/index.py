@@ -52,7 +52,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 12
+INDEX_FORMAT = 14
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -379,6 +379,11 @@ class MatchIndex:
         #: the phonetic key of every part of a list name: most parts of a screened name are
         #: spelt as some list name spells them
         self.form_key = {f: k for x in names for f, k in zip(x.forms, x.keys, strict=True)}
+        #: names by their exact form: an exact match is always scored, however many names
+        #: share its parts ("P.AD": two one-letter-weight parts, on thousands of names)
+        self.exact_names: dict[str, tuple[int, ...]] = {}
+        for n, x in enumerate(names):
+            self.exact_names[x.exact] = (*self.exact_names.get(x.exact, ()), n)
         self.format = INDEX_FORMAT
         self.knowledge_version = knowledge().version
         #: (form, key) of every part of a list name, and of every two adjacent parts run
@@ -958,6 +963,10 @@ class MatchIndex:
         cache: dict[tuple[str, str], float] = {}
         floor = threshold - COUNTRY_MATCH_BONUS - 1e-9  # adjustments add at most this
         ranked, maps = self.candidates(q, floor)
+        exact = self.exact_names.get(q.exact, ())
+        if exact:
+            listed = {n for _, n in ranked}
+            ranked = [(1.0, n) for n in exact if n not in listed] + ranked
         for _, n in ranked:
             cand = self.names[n]
             if q.exact == cand.exact and not q.cjk:

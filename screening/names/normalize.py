@@ -239,24 +239,29 @@ def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
     kb = knowledge()
     forms = kb.legal_forms
     maxlen = kb.legal_form_max_len
+    # Abbreviations written out count too ("FREE ZONE Co." is FREE ZONE COMPANY, an FZCO).
+    spelt = [kb.abbreviations.get(t, t) for t in tokens]
     found: set[str] = set()
     keep = [True] * len(tokens)
-    i = 0
     n = len(tokens)
-    while i < n:
+    # Every legal-form phrase in the name; where two overlap, the longer one is the legal
+    # form ("CO LIMITED LIABILITY COMPANY" ends in an LLC, not in "Co. Ltd." and two words).
+    spans: list[tuple[int, int, str]] = []
+    for i in range(n):
         for size in range(min(maxlen, n - i), 0, -1):
-            code = forms.get(tuple(tokens[i : i + size]))
+            code = forms.get(tuple(tokens[i : i + size])) or forms.get(tuple(spelt[i : i + size]))
             if code is None:
                 continue
             anywhere = size >= 2 or tokens[i] in _STRONG_LEGAL
             at_edge = i == 0 or i + size == n
             if anywhere or at_edge:
-                for j in range(i, i + size):
-                    keep[j] = False
-                found.add(code)
-                i += size - 1
+                spans.append((i, size, code))
                 break
-        i += 1
+    for i, size, code in sorted(spans, key=lambda s: (-s[1], s[0])):
+        if all(keep[i : i + size]):
+            for j in range(i, i + size):
+                keep[j] = False
+            found.add(code)
     rest = [t for t, k in zip(tokens, keep, strict=True) if k]
     # Edge forms exposed by the removals (e.g. "AO" before a stripped "ZAVOD, LLC").
     while len(rest) > 1 and (code := forms.get((rest[-1],))) is not None:

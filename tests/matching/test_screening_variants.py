@@ -46,6 +46,13 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ),
         ("ZARECHE4 OOO", ("ofac_sdn", "35331"), "hyphenated name and number run together"),
         ("JAISHIMOHAMMED", ("ofac_sdn", "6935"), "three hyphenated parts run together"),
+        ("DAFENG ASIA CO Limited Liability Company", ("ofac_sdn", "45982"), "LLC spelt out"),
+        ("HAMRIYAH STEEL FREE ZONE Co.", ("ofac_sdn", "42079"), "free zone company, abbreviated"),
+        (
+            "P.ad",
+            ("bis_entity_list", "deed08e9cf163f1fd81d6910e72beb6ae9f0534f8d59e5f1a79d10e8"),
+            "an exact name of two parts that thousands of names share",
+        ),
         ("THIEVESINLAW", ("ofac_sdn", "23223"), "three parts run together, short ones inside"),
         (
             "KOMSOMOLSKONAMUR AVIATION PLANT",

@@ -131,6 +131,21 @@ def test_a_name_that_is_only_a_legal_form_keeps_it() -> None:
     assert parse_name("AO").tokens == ("ao",)
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # The longer of two overlapping legal forms wins: an LLC, not "Co. Ltd." and two words.
+        ("DAFENG ASIA CO Limited Liability Company", "DAFENG ASIA CO LLC"),
+        ("UNITED ARCTIC COMPANY Limited Liability Company", "UNITED ARCTIC COMPANY LLC"),
+        # A legal form with an abbreviated word: FREE ZONE Co. is a Free Zone Company.
+        ("HAMRIYAH STEEL FREE ZONE Co.", "HAMRIYAH STEEL FREE ZONE COMPANY"),
+    ],
+)
+def test_legal_forms_read_alike_whatever_the_spelling(a: str, b: str) -> None:
+    assert parse_name(a) == parse_name(b)
+    assert parse_name(a).legal
+
+
 def test_abbreviations_are_written_out() -> None:
     assert parse_name("Danoush Trading Co").tokens == ("danoush", "trading", "company")
     assert parse_name("Acme Intl").tokens == ("acme", "international")
