@@ -52,7 +52,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 14
+INDEX_FORMAT = 15
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -376,6 +376,8 @@ class MatchIndex:
         #: per name: (total weight, least unmatched factor, initials), read together by the
         #: candidate estimate
         self.meta = [(x.total_weight, x.unmatched_factor, x.initials) for x in names]
+        #: per name: the first letters of its parts, in order (where to look for a typo partner)
+        self.initial_letters = ["".join(f[0] for f in x.forms) for x in names]
         #: the phonetic key of every part of a list name: most parts of a screened name are
         #: spelt as some list name spells them
         self.form_key = {f: k for x in names for f, k in zip(x.forms, x.keys, strict=True)}
@@ -861,6 +863,7 @@ class MatchIndex:
         need = floor - CANDIDATE_MARGIN
         ranked = []
         meta = self.meta
+        initial_letters = self.initial_letters
         two_free = 2 * free
         base_den = wq_total + free
         for n, (gain, mc, _, mask) in acc_by_name.items():
@@ -904,25 +907,27 @@ class MatchIndex:
                 used = 0
                 cand = names[n]
                 forms, keys, weights = cand.forms, cand.keys, cand.weights
+                letters_of = initial_letters[n]
                 for bit, first, length, weight, _, form in typo_parts:
                     if not unpaired & bit:
                         continue
-                    for j, f in enumerate(forms):
-                        if used & (1 << j) or f[0] != first or keys[j] in seen_keys:
-                            continue
-                        if -2 <= len(f) - length <= 2:
-                            typo += weight
-                            partners += weights[j]
-                            used |= 1 << j
-                            break
-                        taken = _run_together(form, forms, weights, j)
-                        if taken and not used & taken[0]:
-                            # The query writes this part and the next ones as one word
-                            # ("KOMSOMOLSKONAMUR" / "KOMSOMOLSK-ON-AMUR").
-                            typo += weight
-                            partners += taken[1]
-                            used |= taken[0]
-                            break
+                    j = letters_of.find(first)
+                    while j >= 0:
+                        if not used & (1 << j) and keys[j] not in seen_keys:
+                            if -2 <= len(forms[j]) - length <= 2:
+                                typo += weight
+                                partners += weights[j]
+                                used |= 1 << j
+                                break
+                            taken = _run_together(form, forms, weights, j)
+                            if taken and not used & taken[0]:
+                                # The query writes this part and the next ones as one word
+                                # ("KOMSOMOLSKONAMUR" / "KOMSOMOLSK-ON-AMUR").
+                                typo += weight
+                                partners += taken[1]
+                                used |= taken[0]
+                                break
+                        j = letters_of.find(first, j + 1)
                 if partners > rest:
                     partners = rest
                 est = (num + TYPO_SIM * (typo + partners)) / (
