@@ -25,6 +25,7 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
             reconfigure(errors="backslashreplace")
+    _interrupt_on_sigterm()
     try:
         code = app(prog_name="screening", standalone_mode=False)
     except typer.Abort:
@@ -39,3 +40,19 @@ def main() -> None:
         typer.echo(f"error: {message} (see '{where} --help')", err=True)
         sys.exit(int(getattr(exc, "exit_code", ExitCode.USAGE)))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (``timeout``, a service manager, a cron wrapper) stops a command as Ctrl-C
+    does: the work in hand is rolled back, one line says so on stderr, and the exit code is
+    130, where the default would kill the process without a word. ``refresh --every`` and
+    ``serve`` put their own handlers in place to finish the current step first."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave signals alone
+        pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,33 @@ def test_output_closed_early_is_not_nothing_to_review(screened_home: Path, tmp_p
     proc.stderr.close()
     assert proc.wait(timeout=120) == ExitCode.OUTPUT_CLOSED
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_sigterm_stops_a_command_with_a_line_and_exit_130(
+    screened_home: Path, tmp_path: Path
+) -> None:
+    # `timeout`, a service manager or a cron wrapper ends a long job with SIGTERM: it must say
+    # so on stderr and exit 130 (interrupted), not vanish without a word.
+    rows = tmp_path / "rows.csv"
+    rows.write_text(
+        "id,name\n" + "".join(f"{i},Trading Company {i} Limited\n" for i in range(20000)),
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCREENING_")}
+    env["SCREENING_HOME"] = str(screened_home)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "screening", "batch", str(rows), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith(b"{")  # screening has begun
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    assert "interrupted" in err.decode()
+    assert "Traceback" not in err.decode()
 
 
 def test_a_name_in_bytes_that_are_not_utf8_is_refused_not_a_crash(screened_home: Path) -> None:

@@ -152,6 +152,22 @@ def test_disk_full_rolls_back_and_says_so(store: Store) -> None:
     assert store.entries(good.id) == [entry("1", "A")]
 
 
+def test_an_interrupted_write_is_rolled_back(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C, or SIGTERM (which the CLI turns into the same interruption), in the middle of a
+    # snapshot write: the new rows are all inserted, then the interruption comes.
+    good = write(store, "ofac_sdn", [entry("1", "A")])
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "_prune", staticmethod(interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        write(store, "ofac_sdn", [entry("1", "A"), entry("2", "B")])
+    assert store.current()["ofac_sdn"] == good
+    assert [s.id for s in store.history("ofac_sdn")] == [good.id]
+    assert store.entries(good.id) == [entry("1", "A")]
+
+
 def test_only_if_absent_does_not_overwrite(store: Store) -> None:
     first = write(store, "ofac_sdn", [entry("1", "A")], origin="download")
     same = write(store, "ofac_sdn", [entry("2", "B")], origin="seed", only_if_absent=True)
