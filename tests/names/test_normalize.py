@@ -139,6 +139,8 @@ def test_a_name_that_is_only_a_legal_form_keeps_it() -> None:
         ("UNITED ARCTIC COMPANY Limited Liability Company", "UNITED ARCTIC COMPANY LLC"),
         # A legal form with an abbreviated word: FREE ZONE Co. is a Free Zone Company.
         ("HAMRIYAH STEEL FREE ZONE Co.", "HAMRIYAH STEEL FREE ZONE COMPANY"),
+        # Ukrainian private joint-stock company (приватне акціонерне товариство).
+        ("ПрАТ «Мако Холдинг»", "AO Mako Kholding"),
     ],
 )
 def test_legal_forms_read_alike_whatever_the_spelling(a: str, b: str) -> None:
