@@ -15,7 +15,7 @@ made and the higher wins:
 
 from __future__ import annotations
 
-from rapidfuzz.distance import Indel, JaroWinkler
+from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
 from screening.names.normalize import ROLE_GIVEN, ROLE_MIDDLE, ROLE_NONE, ROLE_SURNAME
 
@@ -29,6 +29,10 @@ UNMATCHED_WEIGHT_DEFAULT = 0.8
 COMPACT_FACTOR = 0.97
 COMPACT_MIN = 0.9
 COMPACT_MIN_LENGTH_RATIO = 0.92
+#: Similarity of two words five letters or longer that differ by two neighbouring letters
+#: swapped (the first letter kept).
+SWAP_SIM = 0.9
+SWAP_MIN_LENGTH = 5
 #: Similarity factor when both roles are known and a surname meets a given name.
 ROLE_MISMATCH_FACTOR = 0.75
 
@@ -50,6 +54,17 @@ def token_similarity(qf: str, qk: str, cf: str, ck: str) -> tuple[float, str]:
         s = max(s, JaroWinkler.similarity(qf, cf) - 0.08)
     if qf[0] != cf[0] and qk[0] != ck[0]:
         s -= FIRST_LETTER_PENALTY  # typos rarely hit the first letter; other names often differ
+    elif (
+        shorter >= SWAP_MIN_LENGTH
+        and s < SWAP_SIM
+        and lq == lc
+        and OSA.distance(qf, cf) == 1
+        and Levenshtein.distance(qf, cf) == 2
+    ):
+        # Two neighbouring letters swapped ("Versor" / "Vresor", "Mekom" / "Mekmo"): a
+        # keyboard slip, seldom two real names, and one the edit ratio undervalues (it counts
+        # two edits) in a short word.
+        s = SWAP_SIM
     if s < MIN_TOKEN_SIM:
         return 0.0, ""
     return s * 0.97, "fuzzy"

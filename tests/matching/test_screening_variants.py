@@ -35,6 +35,8 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("Roso\u200bboron\u00adeksport", ROSOBORONEXPORT, "zero width / soft hyphen"),
         ("R o s o b o r o n e k s p o r t", ROSOBORONEXPORT, "letter spacing"),
         ("Rosoboroneksprot", ROSOBORONEXPORT, "typo"),
+        ("Vresor S.r.o.", ("ofac_sdn", "44579"), "two letters swapped in a short name"),
+        ("Llc Forat", ("ofac_sdn", "43139"), "two letters swapped at the end"),
         ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
         ("OSTECEC LTD", ("ofac_sdn", "42868"), "hyphenated short parts run together"),
         ("Amed Ali Saleh", ("ofac_sdn", "17928"), "mistyped common given name (Ahmed)"),
