@@ -52,7 +52,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 15
+INDEX_FORMAT = 16
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -75,6 +75,8 @@ CANDIDATE_MARGIN = 0.05
 TYPO_SIM = 0.8
 #: Only parts this long are assumed to be typos the index could not see.
 TYPO_MIN_LENGTH = 5
+#: A word on this many list names or fewer may be a mistyped legal-form word.
+RARE_WORD_NAMES = 2
 #: A query part this long that the index finds nothing for is looked up as list parts run
 #: together, through the parts it begins with ...
 JOIN_MIN_LENGTH = 8
@@ -264,7 +266,7 @@ def listed_names(entry: ListEntry) -> Iterator[tuple[str, NameKind, bool, NamePa
     seen: set[tuple[str, ...]] = set()
     for listed in entry.names():
         for text, kind, weak in _name_variants(listed):
-            parts = parse_name(text, person=person, listed=True)
+            parts = parse_name(text, person=person, listed=True, correct=_legal_word)
             if not parts.tokens or parts.tokens in seen:
                 continue
             seen.add(parts.tokens)
@@ -1087,9 +1089,14 @@ def load_tables() -> None:
 
 def _legal_word(token: str) -> str:
     """The legal-form word a mistyped word most likely is ("LNability", "Compayn", "Jint"),
-    else the word itself. Only words unknown to every list name (the frozen name
-    frequencies) are put right."""
-    if len(token) < 4 or not token.isalpha() or token in name_frequencies().df:
+    else the word itself. Only words on at most ``RARE_WORD_NAMES`` list names (the frozen
+    name frequencies) are put right: a list's own typo ("JOINT STOCK COMANY") is read the same
+    way on both sides, and a word many names share is a word, not a slip."""
+    if (
+        len(token) < 4
+        or not token.isalpha()
+        or name_frequencies().df.get(token, 0) > RARE_WORD_NAMES
+    ):
         return token
     hit = _typo_vocabulary_match(token)
     return token if hit is None else hit[0]

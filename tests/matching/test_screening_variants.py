@@ -70,6 +70,11 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("Joint Stock Compayn Rosoboroneksport", ROSOBORONEXPORT, "typo in the legal form"),
         ("Jint Stock Company Rosoboroneksport", ROSOBORONEXPORT, "short legal word mistyped"),
         (
+            "Public Joint Stock Comany Kremny",
+            ("ofac_sdn", "38176"),
+            "legal word mistyped as another list name happens to spell it",
+        ),
+        (
             "Limited LNability Company Spetstechnotrade",
             ("ofac_sdn", "45932"),
             "typo in a word of a multi-word legal form",
