@@ -712,8 +712,20 @@ class MatchIndex:
         key_weight = self.key_weight
         names = self.names
         maps: list[dict[str, float] | None] = [None] * len(q.forms)
+        spelt = q.parts.tokens
         for i in lookup:
-            maps[i] = self._similar_keys(q.forms[i], q.keys[i])
+            keys_found = self._similar_keys(q.forms[i], q.keys[i])
+            raw = spelt[i]
+            if raw != q.forms[i]:
+                # A word read as a given name ("Hassane" as Hasan) is also looked up as it is
+                # spelt: an organisation's list name keeps its own spelling.
+                also = self._similar_keys(raw, self.form_key.get(raw) or phonetic_key(raw))
+                if also:
+                    keys_found = {
+                        **also,
+                        **{k: v for k, v in keys_found.items() if v >= also.get(k, 0.0)},
+                    }
+            maps[i] = keys_found
         # Prefix filtering: the rarest parts, holding at least SEED_SHARE of the query's
         # weight, bring in the candidates; a name sharing none of them cannot reach the
         # threshold. The commoner parts ("Mohammed", "Ali") only add to those candidates,

@@ -40,6 +40,11 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("Rosoboron Eksport", ROSOBORONEXPORT, "split word"),
         ("OSTECEC LTD", ("ofac_sdn", "42868"), "hyphenated short parts run together"),
         ("Amed Ali Saleh", ("ofac_sdn", "17928"), "mistyped common given name (Ahmed)"),
+        (
+            "Mohamed Hassane Ismail",
+            ("ofac_sdn", "42279"),
+            "an organisation's name whose words read as given names, as the list spells them",
+        ),
         ("MJchael Makuei Lueth", ("ofac_sdn", "20998"), "mistyped given name (Michael)"),
         (
             "CatoSi Consulting Ab",
