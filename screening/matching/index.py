@@ -52,7 +52,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 16
+INDEX_FORMAT = 18
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12

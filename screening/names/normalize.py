@@ -304,8 +304,11 @@ def parse_name(
             surname_part, given_part = [], []
     honor = knowledge().honorifics
     if person and surname_part:
-        # Titles go, unless nothing else is left of the given names ("JOHNSON, Prince").
-        given_part = [t for t in given_part if t not in honor] or given_part
+        # Titles go, unless nothing else is left of the given names ("JOHNSON, Prince"). A
+        # list name keeps them as its first given names ("SHAH, Sayed Wazir": screened names
+        # give it as "Sayed Shah" as often as "Wazir Shah"); they weigh little either way.
+        if not listed:
+            given_part = [t for t in given_part if t not in honor] or given_part
         tokens = given_part + surname_part
         roles = [ROLE_GIVEN] + [ROLE_MIDDLE] * (len(given_part) - 1)
         roles += [ROLE_SURNAME] * len(surname_part)

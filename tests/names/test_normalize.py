@@ -70,11 +70,13 @@ def test_person_names_in_natural_order_with_roles() -> None:
     assert parts.roles == ("g", "m", "s")
 
 
-def test_titles_leave_person_names_unless_nothing_else_is_left() -> None:
-    assert parse_name("HAMID, Sheikh Ahmad", person=True, listed=True).tokens == (
-        "ahmad",
-        "hamid",
-    )
+def test_titles_leave_screened_person_names_unless_nothing_else_is_left() -> None:
+    assert parse_name("HAMID, Sheikh Ahmad", person=True).tokens == ("ahmad", "hamid")
+    # A list name keeps its title as its first given name: "Sheikh Hamid" and "Ahmad Hamid"
+    # are both how people write it (the title weighs little in the score).
+    listed = parse_name("HAMID, Sheikh Ahmad", person=True, listed=True)
+    assert listed.tokens == ("sheikh", "ahmad", "hamid")
+    assert listed.roles == ("g", "m", "s")
     # "Prince" is the given name here, not a title.
     assert parse_name("JOHNSON, Prince", person=True, listed=True).tokens == (
         "prince",
