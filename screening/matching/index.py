@@ -30,6 +30,7 @@ from rapidfuzz.distance import OSA, Indel
 from screening._resources import lists_path
 from screening.errors import ConfigError, StoreError
 from screening.matching.score import (
+    FURTHER_MIDDLE_WEIGHT,
     UNMATCHED_WEIGHT,
     UNMATCHED_WEIGHT_DEFAULT,
     align,
@@ -52,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 18
+INDEX_FORMAT = 19
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -490,7 +491,11 @@ class MatchIndex:
                     sum(weights),
                     min(
                         (
-                            UNMATCHED_WEIGHT[ROLE_MIDDLE]
+                            (
+                                FURTHER_MIDDLE_WEIGHT
+                                if parts.roles.count(ROLE_MIDDLE) > 1
+                                else UNMATCHED_WEIGHT[ROLE_MIDDLE]
+                            )
                             if r != ROLE_NONE
                             else UNMATCHED_WEIGHT_DEFAULT
                             for r in parts.roles

@@ -25,6 +25,8 @@ MIN_TOKEN_SIM = 0.78
 #: Weight of an unmatched list-name part, by role, relative to its full weight.
 UNMATCHED_WEIGHT = {ROLE_MIDDLE: 0.2, ROLE_GIVEN: 0.6, ROLE_SURNAME: 0.6}
 UNMATCHED_WEIGHT_DEFAULT = 0.8
+#: Weight of each unmatched middle name after the first, relative to its full weight.
+FURTHER_MIDDLE_WEIGHT = 0.1
 #: The compact comparison's score is discounted slightly: it knows less than the alignment.
 COMPACT_FACTOR = 0.97
 COMPACT_MIN = 0.9
@@ -165,11 +167,17 @@ def align(
             seen.add(i)
     den = sum(q_weights)
     surname_matched = any(c_roles[j] == ROLE_SURNAME for _, j, _ in chosen)
+    middles = 0
     for j, w in enumerate(c_weights):
         if used_c & (1 << j):
             den += w
         elif surname_matched and c_roles[j] == ROLE_SURNAME:
             den += w * UNMATCHED_WEIGHT[ROLE_MIDDLE]  # one of two surnames (Spanish usage)
+        elif c_roles[j] == ROLE_MIDDLE:
+            # Leaving out one middle name or four is the same habit: after the first, each
+            # costs half ("Khalil Taha" for TAHA, Khalil Ibrahim Mohamed Achar Foudail).
+            den += w * (UNMATCHED_WEIGHT[ROLE_MIDDLE] if not middles else FURTHER_MIDDLE_WEIGHT)
+            middles += 1
         else:
             den += w * UNMATCHED_WEIGHT.get(c_roles[j], UNMATCHED_WEIGHT_DEFAULT)
     return (num / den if den > 0 else 0.0), chosen

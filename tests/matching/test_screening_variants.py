@@ -41,6 +41,7 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("OSTECEC LTD", ("ofac_sdn", "42868"), "hyphenated short parts run together"),
         ("Amed Ali Saleh", ("ofac_sdn", "17928"), "mistyped common given name (Ahmed)"),
         ("Sayed Shah", ("ofac_sdn", "13172"), "title and surname of SHAH, Sayed Wazir"),
+        ("Khalil Taha", ("ofac_sdn", "10119"), "four middle names left out"),
         ("Seyed Ghoreishi", ("ofac_sdn", "39096"), "title and surname of GHOREISHI, Seyed …"),
         (
             "Mohamed Hassane Ismail",
