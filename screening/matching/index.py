@@ -724,7 +724,8 @@ class MatchIndex:
             if raw != q.forms[i]:
                 # A word read as a given name ("Hassane" as Hasan) is also looked up as it is
                 # spelt: an organisation's list name keeps its own spelling.
-                also = self._similar_keys(raw, self.form_key.get(raw) or phonetic_key(raw))
+                raw_key = self.form_key.get(raw) or phonetic_key(raw)
+                also = self._similar_keys(raw, raw_key) if raw_key != q.keys[i] else None
                 if also:
                     keys_found = {
                         **also,
