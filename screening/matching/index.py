@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 19
+INDEX_FORMAT = 21
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -78,13 +78,11 @@ TYPO_SIM = 0.8
 TYPO_MIN_LENGTH = 5
 #: A word on this many list names or fewer may be a mistyped legal-form word.
 RARE_WORD_NAMES = 2
-#: A query part this long that the index finds nothing for is looked up as list parts run
-#: together, through the parts it begins with ...
-JOIN_MIN_LENGTH = 8
-#: ... unless that part is on more list names than this, or the index found a key this
-#: similar to the query part.
+#: A query part this long that the index finds no exact key for is looked up as list parts
+#: run together, through the parts it begins with ...
+JOIN_MIN_LENGTH = 6
+#: ... unless that part is on more list names than this.
 MAX_PREFIX_POSTINGS = 200
-JOIN_MAX_SIMILARITY = 0.9
 
 _PAREN = re.compile(r"\(([^()]*)\)")
 _ALIAS_PREFIX = re.compile(
@@ -123,6 +121,9 @@ class IndexedName(NamedTuple):
     #: a bit per first letter of its parts (see ``initial_bit``): a query part whose first
     #: letter has no bit here has no typo partner in this name
     initials: int
+    #: the parts as spelt before abbreviations were written out, where that differs (a
+    #: screened name runs VALTEX-ST together as "VALTEXST", not as "valtexsaint")
+    spelt: tuple[str, ...] | None
 
 
 class Candidate(NamedTuple):
@@ -503,6 +504,7 @@ class MatchIndex:
                         default=UNMATCHED_WEIGHT_DEFAULT,
                     ),
                     _initials(forms),
+                    parts.spelt,
                 )
             )
             for k, w, f in zip(keys, weights, forms, strict=True):
@@ -675,14 +677,15 @@ class MatchIndex:
                     out[k] = sim
         return out
 
-    def _run_together_names(self, word: str) -> Iterator[int]:
+    def _run_together_names(self, word: str) -> Iterator[tuple[int, int, float]]:
         """Names with parts that ``word`` writes as one word: it begins with one of their
-        parts (three letters or more) and goes on with the next ones (see ``_run_together``).
-        Parts on more than ``MAX_PREFIX_POSTINGS`` names are not followed."""
+        parts (three letters or more) and goes on with the next ones (see ``_run_together``),
+        as (name, bits of those parts, their weight). Parts on more than
+        ``MAX_PREFIX_POSTINGS`` names are not followed."""
         form_key = self.form_key
         postings = self.postings
         names = self.names
-        for end in range(3, len(word) - 1):
+        for end in range(2, len(word) - 1):
             prefix = word[:end]
             key = form_key.get(prefix)
             if key is None:
@@ -692,11 +695,15 @@ class MatchIndex:
                 continue
             for n in found:
                 cand = names[n]
-                if any(
-                    f == prefix and _run_together(word, cand.forms, cand.weights, j)
-                    for j, f in enumerate(cand.forms)
-                ):
-                    yield n
+                for j, f in enumerate(cand.forms):
+                    if f != prefix:
+                        continue
+                    run = _run_together(word, cand.forms, cand.weights, j) or (
+                        cand.spelt and _run_together(word, cand.spelt, cand.weights, j)
+                    )
+                    if run:
+                        yield n, run[0], run[1]
+                        break
 
     def candidates(
         self, q: Query, floor: float = 0.0
@@ -846,18 +853,37 @@ class MatchIndex:
                         rec[1] += wk - own_list
                         rec[2] += w - own_query
                         rec[3] = found | bits
-        # A long query part the index found no close key for may be list parts run together
-        # ("JAISHIMOHAMMED" / "JAISH-I-MOHAMMED"): names with such parts are candidates too,
-        # for the typo search below to judge.
+        # A long query part the index found no exact key for may be list parts run together
+        # ("JAISHIMOHAMMED" / "JAISH-I-MOHAMMED", "VALTEXST" / "VALTEX-ST"): names with such
+        # parts are estimated as if the part matched those parts whole, in place of what it
+        # found of them on its own.
         for i in lookup:
-            part_map = maps[i]
-            if (
-                len(q.forms[i]) >= JOIN_MIN_LENGTH
-                and max((part_map or {}).values(), default=0.0) < JOIN_MAX_SIMILARITY
-            ):
-                for n in self._run_together_names(q.forms[i]):
-                    if n not in acc_by_name:
-                        acc_by_name[n] = [0.0, 0.0, 0.0, 0]
+            part_map = maps[i] or {}
+            if len(q.forms[i]) < JOIN_MIN_LENGTH or max(part_map.values(), default=0.0) >= 1.0:
+                continue
+            wq = q.weights[i]
+            bit = 1 << i
+            for n, _run_bits, run_weight in self._run_together_names(q.forms[i]):
+                gain = wq + run_weight
+                rec = acc_by_name.get(n)
+                if rec is None:
+                    acc_by_name[n] = [gain, run_weight, wq, bit]
+                    continue
+                found_bits = int(rec[3])
+                own_gain = own_list = 0.0
+                if found_bits & bit:
+                    for key in names[n].keys:
+                        found_sim = part_map.get(key)
+                        if found_sim is not None:
+                            g = found_sim * (wq + key_weight[key])
+                            if g > own_gain:
+                                own_gain, own_list = g, key_weight[key]
+                if gain > own_gain:
+                    rec[0] += gain - own_gain
+                    rec[1] += run_weight - own_list
+                    if not found_bits & bit:
+                        rec[2] += wq
+                    rec[3] = found_bits | bit
         wq_total = sum(q.weights)
         # Query parts long enough for a typo the index may not have seen: (bit, first letter,
         # length, weight).
@@ -939,7 +965,9 @@ class MatchIndex:
                                 partners += weights[j]
                                 used |= 1 << j
                                 break
-                            taken = _run_together(form, forms, weights, j)
+                            taken = _run_together(form, forms, weights, j) or (
+                                cand.spelt and _run_together(form, cand.spelt, weights, j)
+                            )
                             if taken and not used & taken[0]:
                                 # The query writes this part and the next ones as one word
                                 # ("KOMSOMOLSKONAMUR" / "KOMSOMOLSK-ON-AMUR").
@@ -1010,6 +1038,7 @@ class MatchIndex:
                     cand.roles,
                     cache,
                     exact_only=q.cjk,
+                    c_spelt=cand.spelt,
                 )
                 method = "tokens"
                 if len(q.forms) != len(cand.forms) and raw < 0.95:

@@ -91,8 +91,12 @@ def align(
     cache: dict[tuple[str, str], float],
     *,
     exact_only: bool = False,
+    c_spelt: tuple[str, ...] | None = None,
 ) -> tuple[float, list[tuple[int, int, float]]]:
     """Weighted-Dice alignment score and the pairs (query index, list index, similarity).
+
+    ``c_spelt``: the list parts as spelt before abbreviations were written out, which a query
+    part may run together ("VALTEXST" for VALTEX-ST, whose parts read "valtex saint").
 
     ``exact_only``: parts pair only when spelt alike (a name in Chinese characters, whose
     pinyin syllables are each a different character: "yang" is not "zhang", nor "jian" "jiang").
@@ -108,6 +112,10 @@ def align(
         m = None if exact_only else q_maps[i]
         qk = "" if exact_only else q_keys[i]
         qr = q_roles[i]
+        if c_spelt is not None and not exact_only:
+            for j in range(nc - 1):
+                if qf == c_spelt[j] + c_spelt[j + 1]:
+                    pairs.append((1.0, i, j, 3 << j))
         if m:
             # Two list parts the query runs together ("OSTECEC" / "OSTEC-EC"): paired as one.
             for j in range(nc - 1):

@@ -228,6 +228,9 @@ class NameParts:
     tokens: tuple[str, ...]  # natural order, legal forms removed
     legal: frozenset[str]  # canonical legal-form codes found in the name
     roles: tuple[str, ...]  # per token: ROLE_* (known for listed person names only)
+    #: the tokens before abbreviations were written out ("valtex", "st" for VALTEX-ST, whose
+    #: tokens are "valtex", "saint"), where that changed any; else None
+    spelt: tuple[str, ...] | None = None
 
     @property
     def text(self) -> str:
@@ -331,5 +334,10 @@ def parse_name(
                 spelt = {f: t for t, f in zip(tokens, fixed, strict=True) if f != t}
                 rest, legal = [spelt.get(t, t) for t in rest_fixed], legal_fixed
     abbreviations = knowledge().abbreviations
-    rest = [abbreviations.get(t, t) for t in rest]
-    return NameParts(tuple(rest), frozenset(legal), (ROLE_NONE,) * len(rest))
+    written = [abbreviations.get(t, t) for t in rest]
+    return NameParts(
+        tuple(written),
+        frozenset(legal),
+        (ROLE_NONE,) * len(written),
+        tuple(rest) if written != rest else None,
+    )

@@ -56,6 +56,9 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ),
         ("ZARECHE4 OOO", ("ofac_sdn", "35331"), "hyphenated name and number run together"),
         ("JAISHIMOHAMMED", ("ofac_sdn", "6935"), "three hyphenated parts run together"),
+        ("LLC VALTEXST", ("ofac_sdn", "37888"), "VALTEX-ST run together (ST is not Saint)"),
+        ("LLC NMTEKH", ("ofac_sdn", "35011"), "NM-TEKH run together (TEKH is not written out)"),
+        ("SILVER BRIDGE SHIPPING COHKG", ("ofac_sdn", "27533"), "CO-HKG run together"),
         ("DAFENG ASIA CO Limited Liability Company", ("ofac_sdn", "45982"), "LLC spelt out"),
         ("HAMRIYAH STEEL FREE ZONE Co.", ("ofac_sdn", "42079"), "free zone company, abbreviated"),
         (
