@@ -677,11 +677,11 @@ class MatchIndex:
                     out[k] = sim
         return out
 
-    def _run_together_names(self, word: str) -> Iterator[tuple[int, int, float]]:
+    def _run_together_names(self, word: str) -> Iterator[tuple[int, float]]:
         """Names with parts that ``word`` writes as one word: it begins with one of their
-        parts (three letters or more) and goes on with the next ones (see ``_run_together``),
-        as (name, bits of those parts, their weight). Parts on more than
-        ``MAX_PREFIX_POSTINGS`` names are not followed."""
+        parts (two letters or more) and goes on with the next ones (see ``_run_together``),
+        as (name, weight of those parts). Parts on more than ``MAX_PREFIX_POSTINGS`` names are
+        not followed."""
         form_key = self.form_key
         postings = self.postings
         names = self.names
@@ -702,7 +702,7 @@ class MatchIndex:
                         cand.spelt and _run_together(word, cand.spelt, cand.weights, j)
                     )
                     if run:
-                        yield n, run[0], run[1]
+                        yield n, run[1]
                         break
 
     def candidates(
@@ -863,7 +863,7 @@ class MatchIndex:
                 continue
             wq = q.weights[i]
             bit = 1 << i
-            for n, _run_bits, run_weight in self._run_together_names(q.forms[i]):
+            for n, run_weight in self._run_together_names(q.forms[i]):
                 gain = wq + run_weight
                 rec = acc_by_name.get(n)
                 if rec is None:
