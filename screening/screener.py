@@ -318,7 +318,9 @@ def _worker_pool(index: MatchIndex, path: Path, workers: int) -> ProcessPoolExec
     global _WORKER_INDEX
     if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
         _WORKER_INDEX = index
-        load_tables()  # inherited by every worker, not loaded by each
+        # The name tables and the country table, inherited by every worker instead of being
+        # loaded by each on its first row.
+        load_tables()
         to_iso2("US")
         return ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("fork")

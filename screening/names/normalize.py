@@ -243,7 +243,7 @@ def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
     forms = kb.legal_forms
     maxlen = kb.legal_form_max_len
     # Abbreviations written out count too ("FREE ZONE Co." is FREE ZONE COMPANY, an FZCO).
-    spelt = [kb.abbreviations.get(t, t) for t in tokens]
+    written = [kb.abbreviations.get(t, t) for t in tokens]
     found: set[str] = set()
     keep = [True] * len(tokens)
     n = len(tokens)
@@ -252,7 +252,7 @@ def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
     spans: list[tuple[int, int, str]] = []
     for i in range(n):
         for size in range(min(maxlen, n - i), 0, -1):
-            code = forms.get(tuple(tokens[i : i + size])) or forms.get(tuple(spelt[i : i + size]))
+            code = forms.get(tuple(tokens[i : i + size])) or forms.get(tuple(written[i : i + size]))
             if code is None:
                 continue
             anywhere = size >= 2 or tokens[i] in _STRONG_LEGAL
