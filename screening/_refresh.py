@@ -514,7 +514,7 @@ def _ingest(
     files = {n: contents[n] for n in names}
     mine = [raw_files[n] for n in names]
     try:
-        if current is not None and current.origin != "seed" and _same_files(current, mine):
+        if current is not None and not current.is_seed and _same_files(current, mine):
             # The source still serves these files, or an operator imports them again as the
             # current ones (an air-gapped site's nightly import): either way, not stale.
             store.mark_checked(current.id, retrieved_at)

@@ -32,7 +32,6 @@ Environment variables override the file: ``SCREENING_HOME``, ``SCREENING_CONFIG`
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -44,6 +43,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from screening._resources import lists_path
+from screening._urls import redact
 from screening.errors import ConfigError
 
 # The OFAC host has answered 403 to non-browser User-Agents (DOMAIN.md §1.2): the WAF rule seen
@@ -94,8 +94,7 @@ def _not_a_bool(value: object) -> object:
 
 def _check_url(url: str) -> str:
     """A source URL must be http(s) with a host (and a valid port, if any)."""
-    # Shown without a query string or user:password (a signed link's signature, a secret).
-    shown = re.sub(r"(?<=//)[^/@]*@", "", url.split("?", 1)[0].split("#", 1)[0])
+    shown = redact(url)  # no query string or user:password (a signed link, a secret)
     if url != url.strip() or any(c.isspace() for c in url):
         raise ValueError(f"{shown!r} contains spaces")
     try:

@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 21
+INDEX_FORMAT = 22
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -118,9 +118,6 @@ class IndexedName(NamedTuple):
     total_weight: float
     #: the least weight factor an unmatched part of this name can have in the alignment
     unmatched_factor: float
-    #: a bit per first letter of its parts (see ``initial_bit``): a query part whose first
-    #: letter has no bit here has no typo partner in this name
-    initials: int
     #: the parts as spelt before abbreviations were written out, where that differs (a
     #: screened name runs VALTEX-ST together as "VALTEXST", not as "valtexsaint")
     spelt: tuple[str, ...] | None
@@ -228,6 +225,21 @@ def _run_together(
     if k == j + 1 or len(joined) < len(word) - 2:
         return None
     return bits, weight
+
+
+def _found_share(
+    keys: Sequence[str], part_map: Mapping[str, float], wq: float, key_weight: Mapping[str, float]
+) -> tuple[float, float]:
+    """What a query part of weight ``wq`` found of a name on its own, through its similar keys
+    ``part_map``: the best gain among the name's keys, and that key's list weight."""
+    best_gain = best_list = 0.0
+    for key in keys:
+        found_sim = part_map.get(key)
+        if found_sim is not None:
+            g = found_sim * (wq + key_weight[key])
+            if g > best_gain:
+                best_gain, best_list = g, key_weight[key]
+    return best_gain, best_list
 
 
 def initial_bit(form: str) -> int:
@@ -377,9 +389,10 @@ class MatchIndex:
         self.neighbours = neighbours  # one-deletion variant of a skeleton -> skeletons
         self.form_weight = form_weight
         self.snapshots = snapshots
-        #: per name: (total weight, least unmatched factor, initials), read together by the
-        #: candidate estimate
-        self.meta = [(x.total_weight, x.unmatched_factor, x.initials) for x in names]
+        #: per name: (total weight, least unmatched factor, a bit per first letter of its
+        #: parts), read together by the candidate estimate; a query part whose first letter has
+        #: no bit there has no typo partner in the name (see ``initial_bit``)
+        self.meta = [(x.total_weight, x.unmatched_factor, _initials(x.forms)) for x in names]
         #: per name: the first letters of its parts, in order (where to look for a typo partner)
         self.initial_letters = ["".join(f[0] for f in x.forms) for x in names]
         #: the phonetic key of every part of a list name: most parts of a screened name are
@@ -503,7 +516,6 @@ class MatchIndex:
                         ),
                         default=UNMATCHED_WEIGHT_DEFAULT,
                     ),
-                    _initials(forms),
                     parts.spelt,
                 )
             )
@@ -837,13 +849,9 @@ class MatchIndex:
                         part_map = maps[p]
                         if not (found >> p) & 1 or not part_map:
                             continue
-                        best_gain = best_list = 0.0
-                        for key in names[n].keys:
-                            found_sim = part_map.get(key)
-                            if found_sim is not None:
-                                g = found_sim * (q.weights[p] + key_weight[key])
-                                if g > best_gain:
-                                    best_gain, best_list = g, key_weight[key]
+                        best_gain, best_list = _found_share(
+                            names[n].keys, part_map, q.weights[p], key_weight
+                        )
                         if best_gain > 0.0:
                             own_gain += best_gain
                             own_list += best_list
@@ -870,14 +878,11 @@ class MatchIndex:
                     acc_by_name[n] = [gain, run_weight, wq, bit]
                     continue
                 found_bits = int(rec[3])
-                own_gain = own_list = 0.0
-                if found_bits & bit:
-                    for key in names[n].keys:
-                        found_sim = part_map.get(key)
-                        if found_sim is not None:
-                            g = found_sim * (wq + key_weight[key])
-                            if g > own_gain:
-                                own_gain, own_list = g, key_weight[key]
+                own_gain, own_list = (
+                    _found_share(names[n].keys, part_map, wq, key_weight)
+                    if found_bits & bit
+                    else (0.0, 0.0)
+                )
                 if gain > own_gain:
                     rec[0] += gain - own_gain
                     rec[1] += run_weight - own_list

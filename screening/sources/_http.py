@@ -16,18 +16,17 @@ Tests inject a ``requests.Session`` and serve responses with the ``responses`` l
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import urllib3
 
+from screening._urls import QUERY_IN_TEXT, redact
 from screening.config import HttpSettings
 from screening.errors import DownloadError
 
@@ -38,7 +37,6 @@ TOTAL_TIMEOUT_FACTOR = 10
 #: Longest wait honoured from a ``Retry-After`` header, in seconds.
 MAX_RETRY_AFTER = 60.0
 _CHUNK = 64 * 1024
-_QUERY_IN_TEXT = re.compile(r"\?[^\s'\")]*")
 
 
 @dataclass(frozen=True)
@@ -51,22 +49,6 @@ class FetchResult:
     last_modified: str | None
     final_url: str  # where the redirects ended, without query string
     attempts: int = 1
-
-
-def redact(url: str) -> str:
-    """A URL fit for logs and messages: no credentials, query string or fragment."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _QUERY_IN_TEXT.sub("", url)
-    host = parts.hostname or ""
-    try:
-        port = str(parts.port or "")
-    except ValueError:  # a port out of range or not a number: shown as written
-        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
-    if port:
-        host = f"{host}:{port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def new_session() -> requests.Session:
@@ -312,6 +294,6 @@ def _cause(exc: BaseException) -> str:
         inner = nxt
         seen += 1
     text = str(inner) or type(inner).__name__
-    text = _QUERY_IN_TEXT.sub("", text)
+    text = QUERY_IN_TEXT.sub("", text)
     text = " ".join(text.split())
     return text[:200]
