@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 22
+INDEX_FORMAT = 23
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -664,7 +664,10 @@ class MatchIndex:
                         skeletons.add(d)  # one consonant less
                     if substitutions:
                         skeletons.update(nb.get(d, ()))  # one consonant other
-        keys = list({k for s in skeletons for k in skeleton_keys[s]})
+        # Sorted: the keys' order decides ties in the candidate estimate, and a set's order
+        # changes with each process's string hashing; the same query must give the same
+        # results in every process (a worker, a replay).
+        keys = sorted({k for s in skeletons for k in skeleton_keys[s]})
         out: dict[str, float] = {}
         if keys:
             key_form = self.key_form
@@ -1013,7 +1016,17 @@ class MatchIndex:
         country: str | None = None,
         limit: int = 10,
     ) -> list[Candidate]:
-        memo_key = (q.exact, q.parts.legal, q.roles, q.kind, q.cjk, country, threshold, limit)
+        memo_key = (
+            q.parts.tokens,  # as written: their own spellings are looked up too
+            q.exact,
+            q.parts.legal,
+            q.roles,
+            q.kind,
+            q.cjk,
+            country,
+            threshold,
+            limit,
+        )
         memo = self._query_cache.get(memo_key)
         if memo is not None:
             return memo
