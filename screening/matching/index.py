@@ -255,6 +255,17 @@ def _initials(forms: Iterable[str]) -> int:
     return bits
 
 
+def _credited(keys: tuple[str, ...], j: int, credited: list[str]) -> bool:
+    """Whether list part ``j`` was taken by a pair of query parts credited with one of the
+    ``credited`` keys: its own key, or the key of it and a neighbour run together."""
+    k = keys[j]
+    return (
+        k in credited
+        or (j + 1 < len(keys) and k + keys[j + 1] in credited)
+        or (j > 0 and keys[j - 1] + k in credited)
+    )
+
+
 def _is_low(form: str) -> bool:
     return fixed_weight(form) is not None
 
@@ -759,7 +770,8 @@ class MatchIndex:
         # threshold. The commoner parts ("Mohammed", "Ali") only add to those candidates,
         # instead of walking their long posting lists. If the rare parts find nothing (a bad
         # typo), every part brings in candidates.
-        order = sorted(lookup, key=lambda i: -q.weights[i])
+        spread = {i: sum(len(postings[k]) for k in maps[i] or ()) for i in lookup}
+        order = sorted(lookup, key=lambda i: (not spread[i], spread[i], -q.weights[i]))
         total_lookup = sum(q.weights[i] for i in order)
         seeds: list[int] = []
         acc = 0.0
@@ -832,38 +844,51 @@ class MatchIndex:
                     rec[3] = int(rec[3]) | bit
         # Two query parts run together, against the list's keys (a list word the query
         # splits, "AL BASHAIR" / "ALBASHAIR", and adjacent list parts run together).
+        # name -> the keys of its parts that pairs of query parts were credited with: those
+        # parts are taken, and cannot also be a typo's partner.
+        pair_credit: dict[int, list[str]] = {}
         for i in range(len(q.keys) - 1):
             w = q.weights[i] + q.weights[i + 1]
             pair = self._similar_keys(q.forms[i] + q.forms[i + 1], q.keys[i] + q.keys[i + 1])
+            if not pair:
+                continue
             bits = (1 << i) | (1 << (i + 1))
+            # The pair counts once per name, through the best of its keys the name has.
+            best_pair: dict[int, tuple[float, float, str]] = {}
             for k, sim in pair.items():
                 wk = key_weight[k]
                 gain = sim * (w + wk)
                 for n in postings[k]:
-                    rec = acc_by_name.get(n)
-                    if rec is None:
-                        acc_by_name[n] = [gain, wk, w, bits]
+                    prev_pair = best_pair.get(n)
+                    if prev_pair is None or gain > prev_pair[0]:
+                        best_pair[n] = (gain, wk, k)
+            for n, (gain, wk, k) in best_pair.items():
+                rec = acc_by_name.get(n)
+                if rec is None:
+                    acc_by_name[n] = [gain, wk, w, bits]
+                    pair_credit.setdefault(n, []).append(k)
+                    continue
+                # The pair stands in for what its two parts found of this name on their own;
+                # the name's other parts keep their share.
+                found = int(rec[3])
+                own_gain = own_list = own_query = 0.0
+                for p in (i, i + 1):
+                    part_map = maps[p]
+                    if not (found >> p) & 1 or not part_map:
                         continue
-                    # The pair stands in for what its two parts found of this name on their
-                    # own; the name's other parts keep their share.
-                    found = int(rec[3])
-                    own_gain = own_list = own_query = 0.0
-                    for p in (i, i + 1):
-                        part_map = maps[p]
-                        if not (found >> p) & 1 or not part_map:
-                            continue
-                        best_gain, best_list = _found_share(
-                            names[n].keys, part_map, q.weights[p], key_weight
-                        )
-                        if best_gain > 0.0:
-                            own_gain += best_gain
-                            own_list += best_list
-                            own_query += q.weights[p]
-                    if gain > own_gain:
-                        rec[0] += gain - own_gain
-                        rec[1] += wk - own_list
-                        rec[2] += w - own_query
-                        rec[3] = found | bits
+                    best_gain, best_list = _found_share(
+                        names[n].keys, part_map, q.weights[p], key_weight
+                    )
+                    if best_gain > 0.0:
+                        own_gain += best_gain
+                        own_list += best_list
+                        own_query += q.weights[p]
+                if gain > own_gain:
+                    rec[0] += gain - own_gain
+                    rec[1] += wk - own_list
+                    rec[2] += w - own_query
+                    rec[3] = found | bits
+                    pair_credit.setdefault(n, []).append(k)
         # A long query part the index found no exact key for may be list parts run together
         # ("JAISHIMOHAMMED" / "JAISH-I-MOHAMMED", "VALTEXST" / "VALTEX-ST"): names with such
         # parts are estimated as if the part matched those parts whole, in place of what it
@@ -919,7 +944,37 @@ class MatchIndex:
         meta = self.meta
         initial_letters = self.initial_letters
         two_free = 2 * free
+        # The generic words, which found no names themselves: (bit, key, weight).
+        free_words = [
+            (1 << i, q.keys[i], q.weights[i]) for i in range(len(q.forms)) if i not in lookup
+        ]
         base_den = wq_total + free
+
+        def exact_free_share(
+            n: int, gain: float, mc: float, mask: int, total_weight: float
+        ) -> tuple[float, float, float]:
+            """(num, den, rest) of name ``n``'s estimate with the query's generic words
+            paired as the alignment pairs them: only with a list part of the same key (the
+            estimate's first guess lets them pair with any part of their own weight)."""
+            cand = names[n]
+            if cand.spelt is not None or (
+                len(cand.forms) != len(q.forms)
+                and compact_similarity(q.compact, cand.compact) >= need
+            ):
+                # Spelt list parts and the run-together comparison can pair them otherwise.
+                rest = total_weight - mc - free
+                return gain + two_free, base_den + mc, rest if rest > 0.0 else 0.0
+            keys = cand.keys
+            free_gain = free_list = 0.0
+            for bit, key, weight in free_words:
+                if not mask & bit and key in keys:  # not taken by a pair of query parts
+                    listed = cand.weights[keys.index(key)]
+                    free_gain += weight + listed
+                    free_list += listed
+            rest = total_weight - mc - free_list
+            return gain + free_gain, wq_total + mc + free_list, rest if rest > 0.0 else 0.0
+
+        exact_free = exact_free_share if free_words else None
         for n, (gain, mc, _, mask) in acc_by_name.items():
             total_weight, factor, initials = meta[n]
             # Optimistic: the query's generic words pair with list parts of the same weight.
@@ -929,6 +984,12 @@ class MatchIndex:
             num = gain + two_free
             den = base_den + mc
             est = num / (den + factor * rest)
+            refine = exact_free
+            if refine and est >= need:
+                num, den, rest = refine(n, gain, mc, int(mask), total_weight)
+                est = num / (den + factor * rest)
+                refine = None
+            typo = partners = 0.0
             if est < need:
                 # A query part that did not find this name (a bad typo) may still pair with one
                 # of its remaining parts in the alignment, at a typo's similarity, if one of
@@ -962,12 +1023,17 @@ class MatchIndex:
                 cand = names[n]
                 forms, keys, weights = cand.forms, cand.keys, cand.weights
                 letters_of = initial_letters[n]
+                credited = pair_credit.get(n)
                 for bit, first, length, weight, _, form in typo_parts:
                     if not unpaired & bit:
                         continue
                     j = letters_of.find(first)
                     while j >= 0:
-                        if not used & (1 << j) and keys[j] not in seen_keys:
+                        if (
+                            not used & (1 << j)
+                            and keys[j] not in seen_keys
+                            and not (credited and _credited(keys, j, credited))
+                        ):
                             if -2 <= len(forms[j]) - length <= 2:
                                 typo += weight
                                 partners += weights[j]
@@ -984,11 +1050,15 @@ class MatchIndex:
                                 used |= taken[0]
                                 break
                         j = letters_of.find(first, j + 1)
-                if partners > rest:
-                    partners = rest
-                est = (num + TYPO_SIM * (typo + partners)) / (
-                    den + partners + factor * (rest - partners)
-                )
+                paired = partners if partners < rest else rest
+                est = (num + TYPO_SIM * (typo + paired)) / (den + paired + factor * (rest - paired))
+                if est < need:
+                    continue
+            if refine:
+                # Passed through the typo rescue on the optimistic estimate: now exactly.
+                num, den, rest = refine(n, gain, mc, int(mask), total_weight)
+                paired = partners if partners < rest else rest
+                est = (num + TYPO_SIM * (typo + paired)) / (den + paired + factor * (rest - paired))
                 if est < need:
                     continue
             ranked.append((est, n))

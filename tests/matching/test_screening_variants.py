@@ -58,6 +58,13 @@ def keys(screener: Screener, name: str, **kw: object) -> list[tuple[str, str]]:
         ("JAISHIMOHAMMED", ("ofac_sdn", "6935"), "three hyphenated parts run together"),
         ("LLC VALTEXST", ("ofac_sdn", "37888"), "VALTEX-ST run together (ST is not Saint)"),
         ("LLC NMTEKH", ("ofac_sdn", "35011"), "NM-TEKH run together (TEKH is not written out)"),
+        ("BARLY OFFSHORE", ("ofac_sdn", "22264"), "a generic word the list splits (OFF-SHORE)"),
+        ("Bank-e ShaWr", ("ofac_sdn", "13138"), "a typo beside two generic words"),
+        (
+            "Abdul Mallah",
+            ("ofac_sdn", "32178"),
+            "AL-MALLAH, 'Abd-al-Jalil: among a hundred names sharing its common parts",
+        ),
         ("SILVER BRIDGE SHIPPING COHKG", ("ofac_sdn", "27533"), "CO-HKG run together"),
         ("DAFENG ASIA CO Limited Liability Company", ("ofac_sdn", "45982"), "LLC spelt out"),
         ("HAMRIYAH STEEL FREE ZONE Co.", ("ofac_sdn", "42079"), "free zone company, abbreviated"),
