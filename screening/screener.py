@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -333,6 +334,10 @@ def _worker_pool(index: MatchIndex, path: Path, workers: int) -> ProcessPoolExec
     )
 
 
+#: Chunks of a short batch: about this many per process, of at least _MIN_CHUNK rows.
+_CHUNKS_PER_PROCESS = 16
+_MIN_CHUNK = 8
+
 # Rows and results cross between processes as plain tuples: pickling pydantic models both
 # ways would make the parent, not the workers, the bottleneck of a parallel batch.
 _Packed = tuple[Any, ...]
@@ -355,8 +360,40 @@ def _unpack_rows(packed: list[_Packed]) -> Iterator[BatchRow | RejectedRow]:
             yield BatchRow(id=p[1], name=p[2], country=p[3], type=p[4], **p[5])
 
 
+_HIT_FIELDS = tuple(f for f in Hit.model_fields if f != "explanation")
+_EXPLANATION_FIELDS = tuple(ScoreExplanation.model_fields)
+
+
+def _pack_hit(h: Hit) -> _Packed:
+    # A model's own pickling costs about 15 times as much as a tuple of its fields.
+    e = h.explanation
+    return (
+        *(getattr(h, f) for f in _HIT_FIELDS),
+        None if e is None else tuple(getattr(e, f) for f in _EXPLANATION_FIELDS),
+    )
+
+
+def _unpack_hit(p: _Packed) -> Hit:
+    # Built and validated in the worker: the fields need no second validation.
+    fields: dict[str, Any] = dict(zip(_HIT_FIELDS, p[:-1], strict=True))
+    if p[-1] is not None:
+        fields["explanation"] = ScoreExplanation.model_construct(
+            **dict(zip(_EXPLANATION_FIELDS, p[-1], strict=True))
+        )
+    return Hit.model_construct(**fields)
+
+
 def _pack_result(r: BatchResult) -> _Packed:
-    return (r.id, r.name, r.country, r.type, r.hits, r.warnings, r.error, r.extra)
+    return (
+        r.id,
+        r.name,
+        r.country,
+        r.type,
+        tuple(map(_pack_hit, r.hits)),
+        r.warnings,
+        r.error,
+        r.extra,
+    )
 
 
 def _unpack_result(p: _Packed) -> BatchResult:
@@ -365,7 +402,7 @@ def _unpack_result(p: _Packed) -> BatchResult:
         name=p[1],
         country=p[2],
         type=p[3],
-        hits=p[4],
+        hits=tuple(map(_unpack_hit, p[4])),
         warnings=p[5],
         error=p[6],
         extra=p[7],
@@ -545,29 +582,61 @@ class Screener:
         workers: int = 1,
         chunk_size: int = 256,
     ) -> Iterator[BatchResult]:
-        """Screen rows in order. With ``workers`` > 1 the rows are spread over worker
-        processes (each loads the cached index once); results still come in input order."""
+        """Screen rows in order. With ``workers`` > 1 this process screens along with
+        ``workers - 1`` worker processes (each holding the loaded index); results still come
+        in input order."""
         th = self.threshold if threshold is None else _check_threshold(threshold)
         _check_limit(limit)
         batch_rows = _batch_rows(rows)
         if workers <= 1 or self.index_path is None or not self.index_path.exists():
             yield from screen_rows(self.index, batch_rows, threshold=th, limit=limit)
             return
-        chunks = _chunks(batch_rows, chunk_size)
-        window = max(2, 4 * workers)  # chunks in flight: input is read a bounded way ahead
+        # A batch that ends within a few chunks is cut finer, so that no process is left
+        # with a long last chunk while the others wait.
+        head = list(islice(batch_rows, 8 * chunk_size))
+        if len(head) < 8 * chunk_size:
+            chunk_size = max(
+                _MIN_CHUNK, min(chunk_size, len(head) // (_CHUNKS_PER_PROCESS * workers))
+            )
+        chunks = _chunks(chain(head, batch_rows), chunk_size)
+        window = 2 * (workers - 1)  # chunks handed to the workers ahead of their results
         # Forked workers share the loaded index with this process until either writes to a
         # page. The cyclic garbage collector would write to every object it walks (the whole
         # index, in each worker): frozen, it leaves them alone.
         gc.freeze()
         try:
-            with _worker_pool(self.index, self.index_path, workers) as pool:
-                pending: deque[Future[list[_Packed]]] = deque()
-                for chunk in chunks:
-                    pending.append(pool.submit(_worker_screen, (_pack_rows(chunk), th, limit)))
-                    if len(pending) >= window:
-                        yield from map(_unpack_result, pending.popleft().result())
-                while pending:
-                    yield from map(_unpack_result, pending.popleft().result())
+            with _worker_pool(self.index, self.index_path, workers - 1) as pool:
+                # In input order: the workers' chunks, and those this process screened itself
+                # rather than wait for the workers.
+                slots: deque[Future[list[_Packed]] | list[BatchResult]] = deque()
+                handed = 0  # workers' chunks among the slots
+                ended = False
+                while True:
+                    while not ended and handed < window:
+                        chunk = next(chunks, None)
+                        if chunk is None:
+                            ended = True
+                        else:
+                            slots.append(
+                                pool.submit(_worker_screen, (_pack_rows(chunk), th, limit))
+                            )
+                            handed += 1
+                    if not slots:
+                        return
+                    first = slots[0]
+                    if isinstance(first, list):
+                        slots.popleft()
+                        yield from first
+                    elif first.done() or ended or len(slots) > 4 * window:
+                        slots.popleft()
+                        handed -= 1
+                        yield from map(_unpack_result, first.result())
+                    elif (chunk := next(chunks, None)) is None:
+                        ended = True
+                    else:
+                        slots.append(
+                            list(screen_rows(self.index, chunk, threshold=th, limit=limit))
+                        )
         finally:
             gc.unfreeze()
 

@@ -162,3 +162,38 @@ def test_files_may_be_named_by_strings() -> None:
     assert rules.name == "default"
     shipments = list(load_shipments(str(REPO / "seeds" / "samples" / "shipments.json")))
     assert shipments and not any(isinstance(s, InputError) for s in shipments)
+
+
+# -- parallel batches ---------------------------------------------------------------------------
+
+
+def test_a_parallel_batch_gives_what_one_process_gives(screener: Screener) -> None:
+    """This process screens along with its workers; every row's result, hits and their
+    explanations included, is the same as screened in one process, and in input order."""
+    names = ["Kral Aviation", "Acme Widgets", "SHOYGU Sergei", "Рособоронэкспорт", "", "Rosneft"]
+    rows: list[Any] = [
+        {"id": f"r{i}", "name": n, "country": "RU" if i % 3 else None, "ref": i}
+        for i, n in enumerate(names * 40)
+    ]
+    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    for workers, chunk_size in ((2, 256), (3, 7)):
+        many = [
+            r.model_dump()
+            for r in screener.screen_many(rows, workers=workers, chunk_size=chunk_size)
+        ]
+        assert many == one
+    assert [r["id"] for r in one] == [f"r{i}" for i in range(len(rows))]
+    assert sum(bool(r["hits"]) for r in one) >= 120 and one[4]["error"]
+
+
+def test_hits_cross_between_processes_unchanged(screener: Screener) -> None:
+    import pickle
+
+    from screening.screener import _pack_hit, _unpack_hit
+
+    hits = screener.screen("SHOYGU, Sergey Kuzhugetovich", country="RU").hits
+    assert hits and hits[0].explanation is not None
+    for hit in hits:
+        back = _unpack_hit(pickle.loads(pickle.dumps(_pack_hit(hit))))
+        assert back == hit
+        assert back.model_dump(mode="json") == hit.model_dump(mode="json")
