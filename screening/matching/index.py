@@ -68,7 +68,8 @@ MAX_CANDIDATES = 100
 MIN_FUZZY_SKELETON = 4
 #: Consonant substitutions are looked up only in skeletons at least this long.
 MIN_SUBSTITUTION_SKELETON = 5
-#: The rarest query parts holding this share of its weight bring in the candidates.
+#: The query parts that bring in the candidates hold at most this share of its weight (less at
+#: a high threshold).
 SEED_SHARE = 0.55
 #: A candidate is scored when its estimate is within this margin of the floor.
 CANDIDATE_MARGIN = 0.05
@@ -765,11 +766,16 @@ class MatchIndex:
                         **{k: v for k, v in keys_found.items() if v >= also.get(k, 0.0)},
                     }
             maps[i] = keys_found
-        # Prefix filtering: the rarest parts, holding at least SEED_SHARE of the query's
-        # weight, bring in the candidates; a name sharing none of them cannot reach the
-        # threshold. The commoner parts ("Mohammed", "Ali") only add to those candidates,
-        # instead of walking their long posting lists. If the rare parts find nothing (a bad
-        # typo), every part brings in candidates.
+        # Prefix filtering: the parts with the fewest names (the seeds) bring in the
+        # candidates; the commoner parts ("Mohammed", "Ali") only add to those instead of
+        # walking their long posting lists. A name sharing none of the seeds pairs at most the
+        # other query parts, with list parts of about their weight: 2r / (1 + r) of the score
+        # for a share r of the query's weight. The seeds hold enough of it that this stays
+        # under the floor (SEED_SHARE at most). A part found only through similar keys may be
+        # a typo whose partner those keys miss: it brings in candidates but does not count
+        # towards the share. If the seeds find nothing, every part brings in candidates.
+        f = max(floor - CANDIDATE_MARGIN, 0.0)
+        seed_share = min(SEED_SHARE, (2 - 2 * f) / (2 - f))
         spread = {i: sum(len(postings[k]) for k in maps[i] or ()) for i in lookup}
         order = sorted(lookup, key=lambda i: (not spread[i], spread[i], -q.weights[i]))
         total_lookup = sum(q.weights[i] for i in order)
@@ -777,8 +783,9 @@ class MatchIndex:
         acc = 0.0
         for i in order:
             seeds.append(i)
-            acc += q.weights[i]
-            if acc >= SEED_SHARE * total_lookup:
+            if max((maps[i] or {}).values(), default=0.0) >= 1.0:
+                acc += q.weights[i]
+            if acc >= seed_share * total_lookup:
                 break
         seed_hits = any(postings[k] for i in seeds for k in maps[i] or ())
         # name index -> [sim-weighted gain, list weight matched, query weight matched, bits of

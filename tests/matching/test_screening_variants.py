@@ -224,3 +224,10 @@ def test_unknown_country_is_a_warning_not_a_failure(screener: Screener) -> None:
     result = screener.screen("Sberbank", country="Atlantis")
     assert result.hits
     assert any("Atlantis" in w for w in result.warnings)
+
+
+def test_a_typo_in_the_rarest_part_does_not_decide_the_candidates(screener: Screener) -> None:
+    """'HaGith' (Harith) is the query's rarest part and finds only GAITH: were it alone to
+    bring in the candidates, the listed AL-DARI, Muthanna Harith would never be scored."""
+    hits = screener.screen("Muthanna HaGith Al-dari", kind="person").hits
+    assert hits and (hits[0].source, hits[0].entry_id) == ("ofac_sdn", "11493")
