@@ -862,7 +862,10 @@ class MatchIndex:
             bits = (1 << i) | (1 << (i + 1))
             # The pair counts once per name, through the best of its keys the name has.
             best_pair: dict[int, tuple[float, float, str]] = {}
+            own_keys = (q.keys[i], q.keys[i + 1])
             for k, sim in pair.items():
+                if k in own_keys:
+                    continue  # one of the two parts alone ('agcompany' ~ 'company')
                 wk = key_weight[k]
                 gain = sim * (w + wk)
                 for n in postings[k]:
