@@ -334,7 +334,9 @@ def _worker_pool(index: MatchIndex, path: Path, workers: int) -> ProcessPoolExec
     )
 
 
-#: Chunks of a short batch: about this many per process, of at least _MIN_CHUNK rows.
+#: A batch of fewer rows than this (read ahead) is cut into about _CHUNKS_PER_PROCESS chunks per
+#: process, of at least _MIN_CHUNK rows.
+_LOOKAHEAD = 4096
 _CHUNKS_PER_PROCESS = 16
 _MIN_CHUNK = 8
 
@@ -593,8 +595,9 @@ class Screener:
             return
         # A batch that ends within a few chunks is cut finer, so that no process is left
         # with a long last chunk while the others wait.
-        head = list(islice(batch_rows, 8 * chunk_size))
-        if len(head) < 8 * chunk_size:
+        ahead = max(_LOOKAHEAD, 4 * chunk_size)
+        head = list(islice(batch_rows, ahead))
+        if len(head) < ahead:
             chunk_size = max(
                 _MIN_CHUNK, min(chunk_size, len(head) // (_CHUNKS_PER_PROCESS * workers))
             )
