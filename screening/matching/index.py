@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 23
+INDEX_FORMAT = 24
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -398,7 +398,8 @@ class MatchIndex:
         self.skeleton_keys = skeleton_keys  # consonant skeleton -> keys with that skeleton
         self.key_weight = key_weight  # phonetic key -> weight of its part
         self.key_form = key_form  # phonetic key -> one form (spelling) that has it
-        self.neighbours = neighbours  # one-deletion variant of a skeleton -> skeletons
+        #: a skeleton less one consonant -> the keys of the skeletons it is that of
+        self.neighbours = neighbours
         self.form_weight = form_weight
         self.snapshots = snapshots
         #: per name: (total weight, least unmatched factor, a bit per first letter of its
@@ -566,7 +567,10 @@ class MatchIndex:
             {k: tuple(sorted(v)) for k, v in skeleton_keys.items()},
             key_weight,
             key_form,
-            {k: tuple(sorted(v)) for k, v in neighbours.items()},
+            {
+                d: tuple(sorted({k for sk in v for k in skeleton_keys[sk]}))
+                for d, v in neighbours.items()
+            },
             form_weight,
             tuple(data_snap for data_snap, _ in data),
         )
@@ -664,22 +668,20 @@ class MatchIndex:
     def _find_similar_keys(self, qf: str, qk: str) -> dict[str, float]:
         skeleton_keys = self.skeleton_keys
         nb = self.neighbours
-        skeletons: set[str] = set()
+        found: set[str] = set()
         for sk in {skeleton(qk), skeleton(qf)}:
-            if sk in skeleton_keys:
-                skeletons.add(sk)
+            found.update(skeleton_keys.get(sk, ()))
             if len(sk) >= MIN_FUZZY_SKELETON:
-                skeletons.update(nb.get(sk, ()))  # one consonant more in the list's spelling
+                found.update(nb.get(sk, ()))  # one consonant more in the list's spelling
                 substitutions = len(sk) >= MIN_SUBSTITUTION_SKELETON
                 for d in deletions(sk):
-                    if d in skeleton_keys:
-                        skeletons.add(d)  # one consonant less
+                    found.update(skeleton_keys.get(d, ()))  # one consonant less
                     if substitutions:
-                        skeletons.update(nb.get(d, ()))  # one consonant other
+                        found.update(nb.get(d, ()))  # one consonant other
         # Sorted: the keys' order decides ties in the candidate estimate, and a set's order
         # changes with each process's string hashing; the same query must give the same
         # results in every process (a worker, a replay).
-        keys = sorted({k for s in skeletons for k in skeleton_keys[s]})
+        keys = sorted(found)
         out: dict[str, float] = {}
         if keys:
             key_form = self.key_form

@@ -37,8 +37,8 @@ class NameKnowledge:
     version: str
     #: phrase (tuple of tokens) -> canonical legal-form code
     legal_forms: dict[tuple[str, ...], str]
-    #: longest legal-form phrase, in tokens
-    legal_form_max_len: int
+    #: first token of a legal-form phrase -> the longest phrase it begins, in tokens
+    legal_form_starts: dict[str, int]
     generic: frozenset[str]
     honorifics: frozenset[str]
     #: spelling -> canonical spelling of the same given name
@@ -72,6 +72,13 @@ def _latin_to_cyrillic(confusables: dict[str, str]) -> dict[str, str]:
     for ch in "АВЕКМНОРСТУХ":
         if ch in confusables:
             out[confusables[ch].upper()] = ch
+    return out
+
+
+def _starts(phrases: dict[tuple[str, ...], str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in phrases:
+        out[p[0]] = max(out.get(p[0], 0), len(p))
     return out
 
 
@@ -111,7 +118,7 @@ def knowledge() -> NameKnowledge:
     return NameKnowledge(
         version=data.version,
         legal_forms=legal,
-        legal_form_max_len=max((len(k) for k in legal), default=1),
+        legal_form_starts=_starts(legal),
         generic=frozenset(t for w in data.generic.get("words", []) for t in phrase_tokens(w)),
         honorifics=frozenset(t for w in data.honorifics.get("words", []) for t in phrase_tokens(w)),
         given_name=given,

@@ -241,7 +241,7 @@ def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
     """Remove legal-form phrases; return the remaining tokens and the canonical codes."""
     kb = knowledge()
     forms = kb.legal_forms
-    maxlen = kb.legal_form_max_len
+    starts = kb.legal_form_starts
     # Abbreviations written out count too ("FREE ZONE Co." is FREE ZONE COMPANY, an FZCO).
     written = [kb.abbreviations.get(t, t) for t in tokens]
     found: set[str] = set()
@@ -251,7 +251,8 @@ def strip_legal_forms(tokens: list[str]) -> tuple[list[str], set[str]]:
     # form ("CO LIMITED LIABILITY COMPANY" ends in an LLC, not in "Co. Ltd." and two words).
     spans: list[tuple[int, int, str]] = []
     for i in range(n):
-        for size in range(min(maxlen, n - i), 0, -1):
+        longest = max(starts.get(tokens[i], 0), starts.get(written[i], 0))
+        for size in range(min(longest, n - i), 0, -1):
             code = forms.get(tuple(tokens[i : i + size])) or forms.get(tuple(written[i : i + size]))
             if code is None:
                 continue

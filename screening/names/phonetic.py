@@ -37,7 +37,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(.)\1+", r"\1"),
     )
 )
-_VOWELS = re.compile(r"[aeiou]")  # after the rules, y is i
+_NO_VOWELS = str.maketrans("", "", "aeiou")  # after the rules, y is i
 
 
 @lru_cache(maxsize=262144)
@@ -55,7 +55,7 @@ def skeleton(key: str) -> str:
     """The consonants of a phonetic key (the whole key when that leaves fewer than two)."""
     if not key.isalpha():
         return key
-    s = _VOWELS.sub("", key)
+    s = key.translate(_NO_VOWELS)
     return s if len(s) >= 2 else key
 
 
