@@ -398,7 +398,7 @@ class MatchIndex:
         self.skeleton_keys = skeleton_keys  # consonant skeleton -> keys with that skeleton
         self.key_weight = key_weight  # phonetic key -> weight of its part
         self.key_form = key_form  # phonetic key -> one form (spelling) that has it
-        #: a skeleton less one consonant -> the keys of the skeletons it is that of
+        #: a skeleton with one consonant taken out -> the keys whose skeletons give it
         self.neighbours = neighbours
         self.form_weight = form_weight
         self.snapshots = snapshots
@@ -851,11 +851,11 @@ class MatchIndex:
                     rec[1] += wk
                     rec[2] += wq
                     rec[3] = int(rec[3]) | bit
-        # Two query parts run together, against the list's keys (a list word the query
-        # splits, "AL BASHAIR" / "ALBASHAIR", and adjacent list parts run together).
         # name -> the keys of its parts that pairs of query parts were credited with: those
         # parts are taken, and cannot also be a typo's partner.
         pair_credit: dict[int, list[str]] = {}
+        # Two query parts run together, against the list's keys (a list word the query
+        # splits, "AL BASHAIR" / "ALBASHAIR", and adjacent list parts run together).
         for i in range(len(q.keys) - 1):
             w = q.weights[i] + q.weights[i + 1]
             pair = self._similar_keys(q.forms[i] + q.forms[i + 1], q.keys[i] + q.keys[i + 1])
