@@ -773,9 +773,10 @@ class MatchIndex:
         # walking their long posting lists. A name sharing none of the seeds pairs at most the
         # other query parts, with list parts of about their weight: 2r / (1 + r) of the score
         # for a share r of the query's weight. The seeds hold enough of it that this stays
-        # under the floor (SEED_SHARE at most). A part found only through similar keys may be
-        # a typo whose partner those keys miss: it brings in candidates but does not count
-        # towards the share. If the seeds find nothing, every part brings in candidates.
+        # under the floor (SEED_SHARE at most). A part whose nearest key is no nearer than a
+        # typo (TYPO_SIM) may be a typo of another name, whose partner those keys miss: it
+        # brings in candidates but does not count towards the share. If the seeds find
+        # nothing, every part brings in candidates.
         f = max(floor - CANDIDATE_MARGIN, 0.0)
         seed_share = min(SEED_SHARE, (2 - 2 * f) / (2 - f))
         spread = {i: sum(len(postings[k]) for k in maps[i] or ()) for i in lookup}
@@ -785,7 +786,7 @@ class MatchIndex:
         acc = 0.0
         for i in order:
             seeds.append(i)
-            if max((maps[i] or {}).values(), default=0.0) >= 1.0:
+            if max((maps[i] or {}).values(), default=0.0) >= TYPO_SIM:
                 acc += q.weights[i]
             if acc >= seed_share * total_lookup:
                 break
