@@ -53,7 +53,7 @@ from screening.names.phonetic import deletions, phonetic_key, skeleton
 QUERY_CACHE_SIZE = 50_000
 
 #: Bump when the index layout or the matching logic changes: cached indexes are rebuilt.
-INDEX_FORMAT = 24
+INDEX_FORMAT = 25
 
 #: Weight of honorifics, name particles and initials ("sheikh", "al", "bin", "j").
 PARTICLE_WEIGHT = 0.12
@@ -226,6 +226,23 @@ def _run_together(
     if k == j + 1 or len(joined) < len(word) - 2:
         return None
     return bits, weight
+
+
+def _followers(names: Sequence[IndexedName]) -> dict[str, frozenset[str] | None]:
+    out: dict[str, set[str] | None] = {}
+    for x in names:
+        for j in range(len(x.forms) - 1):
+            f = x.forms[j]
+            after = out.setdefault(f, set())
+            if after is None:
+                continue
+            if x.spelt is not None and x.spelt[j] != f:
+                out[f] = None  # a run-together may begin with the other spelling
+                continue
+            after.add(x.forms[j + 1])
+            if x.spelt is not None:
+                after.add(x.spelt[j + 1])
+    return {f: None if v is None else frozenset(v) for f, v in out.items()}
 
 
 def _found_share(
@@ -411,6 +428,11 @@ class MatchIndex:
         #: the phonetic key of every part of a list name: most parts of a screened name are
         #: spelt as some list name spells them
         self.form_key = {f: k for x in names for f, k in zip(x.forms, x.keys, strict=True)}
+        #: a list part -> the parts that follow it in some list name (as written out and as
+        #: spelt), or None where a name spells that part otherwise: a query word that begins
+        #: with the part but goes on with none of them runs no list parts together
+        #: (``_run_together_names``)
+        self.followers = _followers(names)
         #: names by their exact form: an exact match is always scored, however many names
         #: share its parts ("P.AD": two one-letter-weight parts, on thousands of names)
         self.exact_names: dict[str, tuple[int, ...]] = {}
@@ -714,11 +736,17 @@ class MatchIndex:
         form_key = self.form_key
         postings = self.postings
         names = self.names
+        followers = self.followers
         for end in range(2, len(word) - 1):
             prefix = word[:end]
             key = form_key.get(prefix)
             if key is None:
                 continue
+            after = followers.get(prefix, ())
+            if after is not None and not any(
+                word[end:stop] in after for stop in range(end + 1, len(word) + 1)
+            ):
+                continue  # no list name goes on from this part as the word does
             found = postings[key]
             if len(found) > MAX_PREFIX_POSTINGS:
                 continue
