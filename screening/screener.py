@@ -593,8 +593,8 @@ class Screener:
         if workers <= 1 or self.index_path is None or not self.index_path.exists():
             yield from screen_rows(self.index, batch_rows, threshold=th, limit=limit)
             return
-        # A batch that ends within a few chunks is cut finer, so that no process is left
-        # with a long last chunk while the others wait.
+        # A batch that ends within the rows read ahead is cut finer, so that no process is
+        # left with a long last chunk while the others wait.
         ahead = max(_LOOKAHEAD, 4 * chunk_size)
         head = list(islice(batch_rows, ahead))
         if len(head) < ahead:
