@@ -1030,7 +1030,6 @@ class MatchIndex:
                 num, den, rest = refine(n, gain, mc, int(mask), total_weight)
                 est = num / (den + factor * rest)
                 refine = None
-            typo = partners = 0.0
             if est < need:
                 # A query part that did not find this name (a bad typo) may still pair with one
                 # of its remaining parts in the alignment, at a typo's similarity, if one of
@@ -1091,13 +1090,9 @@ class MatchIndex:
                                 used |= taken[0]
                                 break
                         j = letters_of.find(first, j + 1)
-                paired = partners if partners < rest else rest
-                est = (num + TYPO_SIM * (typo + paired)) / (den + paired + factor * (rest - paired))
-                if est < need:
-                    continue
-            if refine:
-                # Passed through the typo rescue on the optimistic estimate: now exactly.
-                num, den, rest = refine(n, gain, mc, int(mask), total_weight)
+                if refine:
+                    # Rescued from the optimistic estimate: the generic words now exactly.
+                    num, den, rest = refine(n, gain, mc, int(mask), total_weight)
                 paired = partners if partners < rest else rest
                 est = (num + TYPO_SIM * (typo + paired)) / (den + paired + factor * (rest - paired))
                 if est < need:
