@@ -19,12 +19,16 @@ import gc
 import hashlib
 import multiprocessing
 import os
+import pickle
+import signal
 import threading
+import weakref
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain, islice
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from screening.config import Settings, get_source_definition, load_settings
 from screening.countries import to_iso2
-from screening.errors import ConfigError, InputError
+from screening.errors import ConfigError, InputError, ScreeningError
 from screening.matching.index import (
     INDEX_FORMAT,
     Candidate,
@@ -305,40 +309,152 @@ def screen_rows(
 
 # Worker processes of a parallel batch hold one index each, loaded once.
 _WORKER_INDEX: MatchIndex | None = None
+# The Screener's cache epoch the worker's caches belong to (see Screener.clear_caches).
+_WORKER_EPOCH = 0
 
 
-def _worker_init(path: str) -> None:
+def _worker_main(conn: Connection, path: str | None, inherited: list[Connection]) -> None:
+    """A worker's life: screen the chunks this process's end of the pipe sends, one after
+    another, and send back their results, until told to stop (an empty message) or the pipe
+    closes. ``path``: the cached index to load (a spawned worker; a forked one inherits it)."""
     global _WORKER_INDEX
-    _WORKER_INDEX = MatchIndex.load(Path(path))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork
+    for other in inherited:  # the other workers' pipe ends, copied by fork
+        other.close()
+    if path is not None:
+        _WORKER_INDEX = MatchIndex.load(Path(path))
+    while True:
+        try:
+            data = conn.recv_bytes()
+        except (EOFError, OSError):
+            return
+        if not data:
+            return
+        try:
+            out: tuple[str, Any] = ("ok", _worker_screen(pickle.loads(data)))
+        except Exception as exc:  # a bug: reported by the parent, not lost in a worker
+            out = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send_bytes(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def _worker_pool(index: MatchIndex, path: Path, workers: int) -> ProcessPoolExecutor:
-    """Worker processes holding ``index``. Where processes fork (Linux) and this process runs
-    no other thread, they inherit the loaded index (copy-on-write) and start at once; else
-    each loads the cached index file."""
-    global _WORKER_INDEX
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
-        _WORKER_INDEX = index
-        # The name tables and the country table, inherited by every worker instead of being
-        # loaded by each on its first row.
-        load_tables()
-        to_iso2("US")
-        return ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("fork")
-        )
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_worker_init,
-        initargs=(str(path),),
-    )
+class _Worker:
+    """A worker process, this process's end of its pipe, and the chunks it holds."""
+
+    __slots__ = ("process", "conn", "holding", "held_bytes")
+
+    def __init__(self, process: BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        #: the slots of the chunks sent and not yet answered, oldest first, with their sizes
+        self.holding: deque[tuple[_Slot, int]] = deque()
+        self.held_bytes = 0
+
+
+class _Slot:
+    """A chunk's place in the output: its results once known, and who screens it."""
+
+    __slots__ = ("results", "worker")
+
+    def __init__(self, results: list[BatchResult] | None, worker: _Worker | None) -> None:
+        self.results = results
+        self.worker = worker
+
+
+class _WorkerPool:
+    """Worker processes holding the index, kept from one parallel batch to the next: a forked
+    worker, and this process too, copy each page of the shared index they write to (every
+    object read is written: its reference count), and on a batch of a thousand rows that
+    copying took as long as the screening.
+
+    Each worker has a pipe of its own, which this process writes chunks to and reads results
+    from between the chunks it screens itself: no threads, so nothing waits for this
+    process's interpreter lock to pass a chunk on. Where processes fork (Linux) and this
+    process runs no other thread, the workers inherit the loaded index and start at once;
+    else each loads the cached index file. Stopped by :meth:`close`, when the Screener is
+    collected, or at exit."""
+
+    def __init__(self, index: MatchIndex, path: Path, size: int) -> None:
+        global _WORKER_INDEX
+        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        if fork:
+            _WORKER_INDEX = index
+            # The name tables and the country table, inherited by every worker instead of
+            # being loaded by each on its first row.
+            load_tables()
+            to_iso2("US")
+            # The cyclic garbage collector would write to every object it walks (the whole
+            # index, in each process): frozen while the workers live, it leaves them alone.
+            gc.freeze()
+        self.workers: list[_Worker] = []
+        self._stop = weakref.finalize(self, _stop_workers, self.workers, fork)
+        new_process: Callable[..., BaseProcess] = ctx.Process  # type: ignore[attr-defined]
+        for _ in range(size):
+            mine, theirs = ctx.Pipe()
+            process = new_process(
+                target=_worker_main,
+                args=(
+                    theirs,
+                    None if fork else str(path),
+                    [w.conn for w in self.workers] if fork else [],
+                ),
+                daemon=True,
+                name="screening-worker",
+            )
+            process.start()
+            theirs.close()
+            self.workers.append(_Worker(process, mine))
+
+    def alive(self) -> bool:
+        return all(w.process.is_alive() for w in self.workers)
+
+    def close(self) -> None:
+        self._stop()
+
+
+def _stop_workers(workers: list[_Worker], frozen: bool) -> None:
+    for w in workers:
+        with contextlib.suppress(OSError):
+            if w.holding:
+                w.process.terminate()  # a batch left unfinished: its results are not wanted
+            else:
+                w.conn.send_bytes(b"")
+    for w in workers:
+        w.process.join(timeout=5)
+        if w.process.is_alive():  # pragma: no cover - a worker that will not stop
+            w.process.kill()
+            w.process.join()
+        w.conn.close()
+    if frozen:
+        gc.unfreeze()
+
+
+def _receive(w: _Worker) -> None:
+    """The results of the oldest chunk ``w`` holds, into its slot (waits for them)."""
+    slot, size = w.holding.popleft()
+    w.held_bytes -= size
+    try:
+        status, payload = pickle.loads(w.conn.recv_bytes())
+    except (EOFError, OSError):
+        raise ScreeningError(
+            f"a worker process of the batch ended unexpectedly (exit code "
+            f"{w.process.exitcode}); the batch is incomplete"
+        ) from None
+    if status != "ok":
+        raise ScreeningError(f"a worker process failed: {payload}")
+    slot.results = [_unpack_result(p) for p in payload]
 
 
 #: A batch of fewer rows than this (read ahead) is cut into about _CHUNKS_PER_PROCESS chunks per
 #: process, of at least _MIN_CHUNK rows.
 _LOOKAHEAD = 4096
-_CHUNKS_PER_PROCESS = 16
+_CHUNKS_PER_PROCESS = 32
 _MIN_CHUNK = 8
+#: Chunks a worker holds (one to screen, the next waiting in its pipe), and the bytes of them a
+#: pipe is trusted to take without a wait.
+_HELD = 2
+_PIPE_ROOM = 48 * 1024
 
 # Rows and results cross between processes as plain tuples: pickling pydantic models both
 # ways would make the parent, not the workers, the bottleneck of a parallel batch.
@@ -411,10 +527,14 @@ def _unpack_result(p: _Packed) -> BatchResult:
     )
 
 
-def _worker_screen(args: tuple[list[_Packed], float, int]) -> list[_Packed]:
-    packed, threshold, limit = args
+def _worker_screen(args: tuple[list[_Packed], float, int, int]) -> list[_Packed]:
+    global _WORKER_EPOCH
+    packed, threshold, limit, epoch = args
     if _WORKER_INDEX is None:  # pragma: no cover - the initializer failed to load
         raise RuntimeError("worker has no index")
+    if epoch != _WORKER_EPOCH:
+        _WORKER_INDEX.clear_caches()
+        _WORKER_EPOCH = epoch
     rows = _unpack_rows(packed)
     return [
         _pack_result(r) for r in screen_rows(_WORKER_INDEX, rows, threshold=threshold, limit=limit)
@@ -447,6 +567,27 @@ class Screener:
         # snapshot id -> when its data were last known current (a refresh that found the
         # files unchanged makes a snapshot current again without a new one).
         self._as_of = dict(data_as_of or {})
+        self._pool: _WorkerPool | None = None
+        self._cache_epoch = 0
+
+    def close(self) -> None:
+        """Stop the worker processes a parallel batch started (kept for the next batch). The
+        Screener stays usable; a later parallel batch starts them again."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> Screener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def clear_caches(self) -> None:
+        """Forget the results kept from earlier queries, here and in the worker processes (so
+        that a benchmark measures cold queries). Results do not change."""
+        self.index.clear_caches()
+        self._cache_epoch += 1
 
     # -- construction ---------------------------------------------------------------------
 
@@ -586,7 +727,7 @@ class Screener:
     ) -> Iterator[BatchResult]:
         """Screen rows in order. With ``workers`` > 1 this process screens along with
         ``workers - 1`` worker processes (each holding the loaded index); results still come
-        in input order."""
+        in input order. The workers are kept for the next batch until :meth:`close`."""
         th = self.threshold if threshold is None else _check_threshold(threshold)
         _check_limit(limit)
         batch_rows = _batch_rows(rows)
@@ -602,46 +743,70 @@ class Screener:
                 _MIN_CHUNK, min(chunk_size, len(head) // (_CHUNKS_PER_PROCESS * workers))
             )
         chunks = _chunks(chain(head, batch_rows), chunk_size)
-        window = 2 * (workers - 1)  # chunks handed to the workers ahead of their results
-        # Forked workers share the loaded index with this process until either writes to a
-        # page. The cyclic garbage collector would write to every object it walks (the whole
-        # index, in each worker): frozen, it leaves them alone.
-        gc.freeze()
+        pool = self._worker_pool(workers - 1)
+        task = (th, limit, self._cache_epoch)
+        # In input order: the chunks the workers hold, and those this process screened itself
+        # rather than wait for the workers.
+        slots: deque[_Slot] = deque()
+        chunk: list[BatchRow | RejectedRow] | None = None  # the next chunk, not yet placed
+        ended = False
         try:
-            with _worker_pool(self.index, self.index_path, workers - 1) as pool:
-                # In input order: the workers' chunks, and those this process screened itself
-                # rather than wait for the workers.
-                slots: deque[Future[list[_Packed]] | list[BatchResult]] = deque()
-                handed = 0  # workers' chunks among the slots
-                ended = False
-                while True:
-                    while not ended and handed < window:
-                        chunk = next(chunks, None)
+            while True:
+                for w in pool.workers:  # what the workers have finished
+                    while w.holding and w.conn.poll():
+                        _receive(w)
+                while slots and slots[0].results is not None:
+                    yield from slots.popleft().results or ()
+                for w in pool.workers:  # keep each worker _HELD chunks ahead
+                    while len(w.holding) < _HELD:
+                        if chunk is None and not ended:
+                            chunk = next(chunks, None)
+                            ended = chunk is None
                         if chunk is None:
-                            ended = True
-                        else:
-                            slots.append(
-                                pool.submit(_worker_screen, (_pack_rows(chunk), th, limit))
-                            )
-                            handed += 1
-                    if not slots:
-                        return
-                    first = slots[0]
-                    if isinstance(first, list):
-                        slots.popleft()
-                        yield from first
-                    elif first.done() or ended or len(slots) > 4 * window:
-                        slots.popleft()
-                        handed -= 1
-                        yield from map(_unpack_result, first.result())
-                    elif (chunk := next(chunks, None)) is None:
-                        ended = True
-                    else:
-                        slots.append(
-                            list(screen_rows(self.index, chunk, threshold=th, limit=limit))
+                            break
+                        data = pickle.dumps(
+                            (_pack_rows(chunk), *task), protocol=pickle.HIGHEST_PROTOCOL
                         )
-        finally:
-            gc.unfreeze()
+                        if w.holding and w.held_bytes + len(data) > _PIPE_ROOM:
+                            break  # a write that could wait on a worker waiting on us
+                        w.conn.send_bytes(data)
+                        slot = _Slot(None, w)
+                        slots.append(slot)
+                        w.holding.append((slot, len(data)))
+                        w.held_bytes += len(data)
+                        chunk = None
+                if not slots:
+                    return
+                first = slots[0]
+                if first.results is not None:
+                    continue
+                if chunk is None and not ended:
+                    chunk = next(chunks, None)
+                    ended = chunk is None
+                if chunk is not None:  # screened here while the workers screen theirs
+                    results = list(screen_rows(self.index, chunk, threshold=th, limit=limit))
+                    slots.append(_Slot(results, None))
+                    chunk = None
+                else:  # nothing left to screen here: wait for the oldest worker's chunk
+                    assert first.worker is not None
+                    _receive(first.worker)
+        except BaseException as exc:
+            # A batch left unfinished: an error, a worker that failed or died, or the caller
+            # stopped reading while the workers held chunks (their pipes hold results nobody
+            # will read). The next batch starts new workers.
+            if not isinstance(exc, GeneratorExit) or any(w.holding for w in pool.workers):
+                self.close()
+            raise
+
+    def _worker_pool(self, workers: int) -> _WorkerPool:
+        """The worker processes of a parallel batch, started by the first and kept."""
+        pool = self._pool
+        if pool is not None and (len(pool.workers) != workers or not pool.alive()):
+            self.close()  # another size asked for, or a worker gone
+        if self._pool is None:
+            assert self.index_path is not None
+            self._pool = _WorkerPool(self.index, self.index_path, workers)
+        return self._pool
 
     def screen_shipment(self, shipment: Shipment, ruleset: RuleSet | None = None) -> ShipmentResult:
         """Screen a shipment: every party's name and the route and goods rules."""

@@ -182,6 +182,7 @@ def test_a_parallel_batch_gives_what_one_process_gives(screener: Screener) -> No
             for r in screener.screen_many(rows, workers=workers, chunk_size=chunk_size)
         ]
         assert many == one
+    screener.close()
     assert [r["id"] for r in one] == [f"r{i}" for i in range(len(rows))]
     assert sum(bool(r["hits"]) for r in one) >= 120 and one[4]["error"]
 
@@ -197,3 +198,111 @@ def test_hits_cross_between_processes_unchanged(screener: Screener) -> None:
         back = _unpack_hit(pickle.loads(pickle.dumps(_pack_hit(hit))))
         assert back == hit
         assert back.model_dump(mode="json") == hit.model_dump(mode="json")
+
+
+def _parallel_rows() -> list[Any]:
+    names = ["Kral Aviation", "SHOYGU Sergei", "Рособоронэкспорт", "Acme Widgets", "Rosneft"]
+    return [{"id": f"r{i}", "name": n} for i, n in enumerate(names * 30)]
+
+
+def _worker_pids(screener: Screener) -> list[int | None]:
+    assert screener._pool is not None
+    return [w.process.pid for w in screener._pool.workers]
+
+
+def test_workers_are_kept_for_the_next_batch_until_closed(screener: Screener) -> None:
+    rows = _parallel_rows()
+    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    try:
+        first = [r.model_dump() for r in screener.screen_many(rows, workers=3, chunk_size=8)]
+        pids = _worker_pids(screener)
+        assert len(pids) == 2
+        screener.clear_caches()  # the workers' caches too: results do not change
+        again = [r.model_dump() for r in screener.screen_many(rows, workers=3, chunk_size=8)]
+        assert first == again == one
+        assert _worker_pids(screener) == pids  # the same processes, not new ones
+        assert screener._pool is not None
+        processes = [w.process for w in screener._pool.workers]
+    finally:
+        screener.close()
+    assert screener._pool is None
+    assert not any(p.is_alive() for p in processes)
+    # Closed, the screener still screens; a parallel batch starts workers again.
+    try:
+        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+    finally:
+        screener.close()
+
+
+def test_a_batch_left_unfinished_leaves_the_screener_usable(screener: Screener) -> None:
+    rows = _parallel_rows()
+    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    try:
+        batch = screener.screen_many(rows, workers=2, chunk_size=8)
+        assert next(batch).id == "r0"
+        batch.close()  # the caller stops reading, most likely while the workers hold chunks
+        # Workers that hold chunks are stopped: their results would be read by the next batch.
+        assert screener._pool is None or not any(w.holding for w in screener._pool.workers)
+        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+    finally:
+        screener.close()
+
+
+def test_a_worker_that_died_between_batches_is_replaced(screener: Screener) -> None:
+    import os
+    import signal
+
+    rows = _parallel_rows()
+    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    try:
+        list(screener.screen_many(rows, workers=2))
+        (pid,) = _worker_pids(screener)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert screener._pool is not None
+        screener._pool.workers[0].process.join(5)
+        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+        assert _worker_pids(screener) != [pid]
+    finally:
+        screener.close()
+
+
+def test_a_worker_that_fails_stops_the_batch_with_a_clear_error(
+    screener: Screener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import screening.screener as screener_module
+    from screening.errors import ScreeningError
+
+    def broken(args: object) -> object:
+        raise RuntimeError("the index is gone")
+
+    screener.close()
+    monkeypatch.setattr(screener_module, "_worker_screen", broken)  # inherited by the fork
+    try:
+        with pytest.raises(ScreeningError, match="a worker process failed: RuntimeError: the"):
+            list(screener.screen_many(_parallel_rows(), workers=2, chunk_size=8))
+        assert screener._pool is None  # the next batch starts new workers
+    finally:
+        screener.close()
+
+
+def test_workers_load_the_cached_index_where_they_cannot_fork(screener: Screener) -> None:
+    """A process running other threads (or a platform without fork) spawns its workers, and
+    each loads the cached index file."""
+    import threading
+
+    rows = _parallel_rows()
+    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        screener.close()
+        many = [r.model_dump() for r in screener.screen_many(rows, workers=2, chunk_size=8)]
+        assert screener._pool is not None
+        assert screener._pool.workers[0].process.__class__.__name__ == "SpawnProcess"
+    finally:
+        stop.set()
+        thread.join()
+        screener.close()
+    assert many == one

@@ -450,6 +450,15 @@ class MatchIndex:
         # kept. A score depends only on the query and the list entry, so this is exact.
         self._query_cache: dict[tuple[object, ...], list[Candidate]] = {}
 
+    def clear_caches(self) -> None:
+        """Forget the results and word look-ups kept from earlier queries (a benchmark that
+        measures cold queries; a process short of memory). Results do not change."""
+        self._key_cache.clear()
+        self._query_cache.clear()
+        phonetic_key.cache_clear()
+        _typo_vocabulary_match.cache_clear()
+        _given_name_typo.cache_clear()
+
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state["_key_cache"] = {}
