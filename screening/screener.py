@@ -568,6 +568,7 @@ class Screener:
         # files unchanged makes a snapshot current again without a new one).
         self._as_of = dict(data_as_of or {})
         self._pool: _WorkerPool | None = None
+        self._pool_lock = threading.Lock()  # held by the batch using the workers
         self._cache_epoch = 0
 
     def close(self) -> None:
@@ -731,9 +732,29 @@ class Screener:
         th = self.threshold if threshold is None else _check_threshold(threshold)
         _check_limit(limit)
         batch_rows = _batch_rows(rows)
-        if workers <= 1 or self.index_path is None or not self.index_path.exists():
+        if (
+            workers <= 1
+            or self.index_path is None
+            or not self.index_path.exists()
+            # A batch that is using the workers already (another thread's, or one the caller
+            # reads alongside this one): this one is screened here.
+            or not self._pool_lock.acquire(blocking=False)
+        ):
             yield from screen_rows(self.index, batch_rows, threshold=th, limit=limit)
             return
+        try:
+            yield from self._screen_parallel(batch_rows, th, limit, workers, chunk_size)
+        finally:
+            self._pool_lock.release()
+
+    def _screen_parallel(
+        self,
+        batch_rows: Iterator[BatchRow | RejectedRow],
+        th: float,
+        limit: int,
+        workers: int,
+        chunk_size: int,
+    ) -> Iterator[BatchResult]:
         # A batch that ends within the rows read ahead is cut finer, so that no process is
         # left with a long last chunk while the others wait.
         ahead = max(_LOOKAHEAD, 4 * chunk_size)

@@ -306,3 +306,21 @@ def test_workers_load_the_cached_index_where_they_cannot_fork(screener: Screener
         thread.join()
         screener.close()
     assert many == one
+
+
+def test_two_parallel_batches_read_side_by_side_both_come_out_whole(screener: Screener) -> None:
+    """The workers serve one batch at a time; a second batch read alongside the first (or
+    from another thread) is screened in the calling process, with the same results."""
+    rows = _parallel_rows()
+    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    try:
+        a = screener.screen_many(rows, workers=2, chunk_size=8)
+        b = screener.screen_many(list(reversed(rows)), workers=2, chunk_size=8)
+        pairs = [(x.model_dump(), y.model_dump()) for x, y in zip(a, b, strict=True)]
+        assert [x for x, _ in pairs] == one
+        assert [y for _, y in pairs] == list(reversed(one))
+        # Both done, the workers serve the next batch.
+        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+        assert screener._pool is not None
+    finally:
+        screener.close()
