@@ -469,14 +469,20 @@ class Shipment(BaseModel):
         return not self.route
 
     def end_user_places_beyond_route(self) -> tuple[str, ...]:
-        """End users' places a given route does not reach: the goods go on to them."""
+        """End users' places a given route does not reach: the goods go on to them. Sorted:
+        the goods go on to each, none is on the way to another, so the order the parties are
+        listed in must not make one look like a transit to the next."""
         if not self.route:
             return ()
-        out: list[str] = []
-        for p in self.parties_with(PartyRole.END_USER):
-            if p.place and p.place not in self.route and p.place not in out:
-                out.append(p.place)
-        return tuple(out)
+        return tuple(
+            sorted(
+                {
+                    p.place
+                    for p in self.parties_with(PartyRole.END_USER)
+                    if p.place and p.place not in self.route
+                }
+            )
+        )
 
     def effective_route(self) -> tuple[str, ...]:
         """The route as given, going on to the end users' places it does not reach (a route

@@ -356,6 +356,24 @@ def test_a_route_derived_from_the_parties_is_used_and_said(ruleset: RuleSet) -> 
     assert r.route == ("US", "GE", "BY") and r.route_derived
 
 
+def test_end_users_beyond_the_route_are_not_on_the_way_to_each_other(ruleset: RuleSet) -> None:
+    """Two end users the route given does not reach (TR, RU): the goods go on to each. Which
+    party is listed first made TR look like a transit to RU (hypothesis found it)."""
+    users = [
+        {"role": "end_user", "name": "Ankara Parts", "country": "TR"},
+        {"role": "end_user", "name": "Moscow Parts", "country": "RU"},
+    ]
+    results = [
+        evaluate(ruleset, parties=[US_EXPORTER, *order], route=["US"])
+        for order in (users, users[::-1])
+    ]
+    assert results[0].route == results[1].route == ("US", "RU", "TR")
+    assert rule_ids(results[0]) == rule_ids(results[1])
+    assert "transshipment-then-restricted" not in rule_ids(results[0])
+    assert results[0].decision is results[1].decision is Decision.REVIEW
+    assert any(i.startswith("restricted-destination") for i in rule_ids(results[0]))  # RU
+
+
 # -- forwarder_as_end_user -----------------------------------------------------------------
 
 
