@@ -12,29 +12,31 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-# Order matters: longer clusters first.
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), r)
-    for p, r in (
-        (r"shch|sch|szcz", "sh"),
-        (r"tch", "ch"),
-        (r"dzh|dj|zh|j", "y"),
-        (r"kh", "h"),
-        (r"ph", "f"),
-        (r"gh", "g"),
-        (r"ck", "k"),
-        (r"q", "k"),
-        (r"x", "ks"),
-        (r"w", "v"),
-        (r"tz|ts", "T"),  # upper case: a phoneme of its own, kept apart from t, s and k
-        (r"ch", "C"),
-        (r"c(?=[eiy])", "s"),
-        (r"c", "k"),
-        (r"y", "i"),
-        (r"ou|oo", "u"),
-        (r"ee", "i"),
-        (r"ff$", "v"),
-        (r"(.)\1+", r"\1"),
+# Order matters: longer clusters first. Each rule with the letters a match needs (every one of
+# its alternatives contains one of them): a token without them skips the rule, whose
+# substitution could change nothing.
+_RULES: tuple[tuple[re.Pattern[str], str, str | None, str | None], ...] = tuple(
+    (re.compile(p), r, *(*guard, None, None)[:2])
+    for p, r, guard in (
+        (r"shch|sch|szcz", "sh", ("c",)),
+        (r"tch", "ch", ("tch",)),
+        (r"dzh|dj|zh|j", "y", ("j", "zh")),
+        (r"kh", "h", ("kh",)),
+        (r"ph", "f", ("ph",)),
+        (r"gh", "g", ("gh",)),
+        (r"ck", "k", ("ck",)),
+        (r"q", "k", ("q",)),
+        (r"x", "ks", ("x",)),
+        (r"w", "v", ("w",)),
+        (r"tz|ts", "T", ("tz", "ts")),  # upper case: a phoneme of its own, apart from t, s, k
+        (r"ch", "C", ("ch",)),
+        (r"c(?=[eiy])", "s", ("c",)),
+        (r"c", "k", ("c",)),
+        (r"y", "i", ("y",)),
+        (r"ou|oo", "u", ("ou", "oo")),
+        (r"ee", "i", ("ee",)),
+        (r"ff$", "v", ("ff",)),
+        (r"(.)\1+", r"\1", ()),  # no guard: any letter doubled
     )
 )
 _NO_VOWELS = str.maketrans("", "", "aeiou")  # after the rules, y is i
@@ -46,8 +48,9 @@ def phonetic_key(token: str) -> str:
     if not token.isalpha():
         return token
     key = token
-    for pattern, repl in _RULES:
-        key = pattern.sub(repl, key)
+    for pattern, repl, needs, or_needs in _RULES:
+        if needs is None or needs in key or (or_needs is not None and or_needs in key):
+            key = pattern.sub(repl, key)
     return key
 
 
