@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,14 @@ import pytest
 from screening.config import load_settings
 from screening.errors import ConfigError, InputError
 from screening.matching.index import MatchIndex
-from screening.screener import INDEX_CACHE_KEEP, BatchRow, Screener, compare, screen_rows
+from screening.screener import (
+    INDEX_CACHE_KEEP,
+    BatchResult,
+    BatchRow,
+    Screener,
+    compare,
+    screen_rows,
+)
 
 
 def _no_build(*args: object, **kwargs: object) -> MatchIndex:
@@ -175,7 +183,7 @@ def test_a_parallel_batch_gives_what_one_process_gives(screener: Screener) -> No
         {"id": f"r{i}", "name": n, "country": "RU" if i % 3 else None, "ref": i}
         for i, n in enumerate(names * 40)
     ]
-    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    one = _dumps(screener.screen_many(rows, workers=1))
     for workers, chunk_size in ((2, 256), (3, 7)):
         many = [
             r.model_dump()
@@ -200,6 +208,10 @@ def test_hits_cross_between_processes_unchanged(screener: Screener) -> None:
         assert back.model_dump(mode="json") == hit.model_dump(mode="json")
 
 
+def _dumps(results: Iterable[BatchResult]) -> list[dict[str, Any]]:
+    return [r.model_dump() for r in results]
+
+
 def _parallel_rows() -> list[Any]:
     names = ["Kral Aviation", "SHOYGU Sergei", "Рособоронэкспорт", "Acme Widgets", "Rosneft"]
     return [{"id": f"r{i}", "name": n} for i, n in enumerate(names * 30)]
@@ -212,13 +224,13 @@ def _worker_pids(screener: Screener) -> list[int | None]:
 
 def test_workers_are_kept_for_the_next_batch_until_closed(screener: Screener) -> None:
     rows = _parallel_rows()
-    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    one = _dumps(screener.screen_many(rows, workers=1))
     try:
-        first = [r.model_dump() for r in screener.screen_many(rows, workers=3, chunk_size=8)]
+        first = _dumps(screener.screen_many(rows, workers=3, chunk_size=8))
         pids = _worker_pids(screener)
         assert len(pids) == 2
         screener.clear_caches()  # the workers' caches too: results do not change
-        again = [r.model_dump() for r in screener.screen_many(rows, workers=3, chunk_size=8)]
+        again = _dumps(screener.screen_many(rows, workers=3, chunk_size=8))
         assert first == again == one
         assert _worker_pids(screener) == pids  # the same processes, not new ones
         assert screener._pool is not None
@@ -229,21 +241,21 @@ def test_workers_are_kept_for_the_next_batch_until_closed(screener: Screener) ->
     assert not any(p.is_alive() for p in processes)
     # Closed, the screener still screens; a parallel batch starts workers again.
     try:
-        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+        assert _dumps(screener.screen_many(rows, workers=2)) == one
     finally:
         screener.close()
 
 
 def test_a_batch_left_unfinished_leaves_the_screener_usable(screener: Screener) -> None:
     rows = _parallel_rows()
-    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    one = _dumps(screener.screen_many(rows, workers=1))
     try:
         batch = screener.screen_many(rows, workers=2, chunk_size=8)
         assert next(batch).id == "r0"
         batch.close()  # the caller stops reading, most likely while the workers hold chunks
         # Workers that hold chunks are stopped: their results would be read by the next batch.
         assert screener._pool is None or not any(w.holding for w in screener._pool.workers)
-        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+        assert _dumps(screener.screen_many(rows, workers=2)) == one
     finally:
         screener.close()
 
@@ -253,7 +265,7 @@ def test_a_worker_that_died_between_batches_is_replaced(screener: Screener) -> N
     import signal
 
     rows = _parallel_rows()
-    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    one = _dumps(screener.screen_many(rows, workers=1))
     try:
         list(screener.screen_many(rows, workers=2))
         (pid,) = _worker_pids(screener)
@@ -261,7 +273,7 @@ def test_a_worker_that_died_between_batches_is_replaced(screener: Screener) -> N
         os.kill(pid, signal.SIGKILL)
         assert screener._pool is not None
         screener._pool.workers[0].process.join(5)
-        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+        assert _dumps(screener.screen_many(rows, workers=2)) == one
         assert _worker_pids(screener) != [pid]
     finally:
         screener.close()
@@ -292,13 +304,13 @@ def test_workers_load_the_cached_index_where_they_cannot_fork(screener: Screener
     import threading
 
     rows = _parallel_rows()
-    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    one = _dumps(screener.screen_many(rows, workers=1))
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
         screener.close()
-        many = [r.model_dump() for r in screener.screen_many(rows, workers=2, chunk_size=8)]
+        many = _dumps(screener.screen_many(rows, workers=2, chunk_size=8))
         assert screener._pool is not None
         assert screener._pool.workers[0].process.__class__.__name__ == "SpawnProcess"
     finally:
@@ -312,7 +324,7 @@ def test_two_parallel_batches_read_side_by_side_both_come_out_whole(screener: Sc
     """The workers serve one batch at a time; a second batch read alongside the first (or
     from another thread) is screened in the calling process, with the same results."""
     rows = _parallel_rows()
-    one = [r.model_dump() for r in screener.screen_many(rows, workers=1)]
+    one = _dumps(screener.screen_many(rows, workers=1))
     try:
         a = screener.screen_many(rows, workers=2, chunk_size=8)
         b = screener.screen_many(list(reversed(rows)), workers=2, chunk_size=8)
@@ -320,7 +332,7 @@ def test_two_parallel_batches_read_side_by_side_both_come_out_whole(screener: Sc
         assert [x for x, _ in pairs] == one
         assert [y for _, y in pairs] == list(reversed(one))
         # Both done, the workers serve the next batch.
-        assert [r.model_dump() for r in screener.screen_many(rows, workers=2)] == one
+        assert _dumps(screener.screen_many(rows, workers=2)) == one
         assert screener._pool is not None
     finally:
         screener.close()
